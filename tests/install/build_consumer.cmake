@@ -1,0 +1,35 @@
+# Builds and runs tests/install/consumer against cosync in MODE (find_package | add_subdirectory).
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    string(JOIN " " command ${ARGN})
+    message(FATAL_ERROR "failed (${result}): ${command}\n${out}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+set(configure ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
+              -DCMAKE_CXX_COMPILER=${CXX} -DCOSYNC_CONSUMER_MODE=${MODE})
+
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install ${COSYNC_BINARY_DIR} --prefix ${WORK_DIR}/prefix)
+  run(${configure} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+else()
+  run(${configure} -DCOSYNC_SOURCE_DIR=${COSYNC_SOURCE_DIR})
+endif()
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+run(${WORK_DIR}/build/consumer)
+message(STATUS "${MODE}: ${last_output}")
+
+# The pkg-config file describes the same install.
+find_program(PKG_CONFIG pkg-config)
+if(MODE STREQUAL "find_package" AND PKG_CONFIG)
+  file(GLOB pc_dirs ${WORK_DIR}/prefix/lib*/pkgconfig ${WORK_DIR}/prefix/lib/*/pkgconfig)
+  set(ENV{PKG_CONFIG_PATH} "${pc_dirs}")
+  run(${PKG_CONFIG} --cflags --libs cosync)
+  separate_arguments(flags UNIX_COMMAND "${last_output}")
+  run(${CXX} ${CONSUMER_DIR}/main.cpp ${flags} -o ${WORK_DIR}/consumer_pc)
+  run(${WORK_DIR}/consumer_pc)
+  message(STATUS "pkg-config: ${last_output}")
+endif()
