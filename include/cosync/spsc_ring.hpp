@@ -45,6 +45,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <new>
@@ -150,10 +151,15 @@ class spsc_ring {
     size_type done = 0;
     const auto construct_all = [&] {
       for (const std::span<T> run : runs(tail, n)) {
-        for (T& element : run) {
-          std::construct_at(&element, *first);
-          ++first;
-          ++done;
+        if constexpr (bitwise_transfer<It>()) {
+          std::memcpy(run.data(), std::to_address(first), run.size_bytes());
+          first += static_cast<std::iter_difference_t<It>>(run.size());
+        } else {
+          for (T& element : run) {
+            std::construct_at(&element, *first);
+            ++first;
+            ++done;
+          }
         }
       }
     };
@@ -242,11 +248,16 @@ class spsc_ring {
     size_type done = 0;
     const auto move_all = [&] {
       for (const std::span<T> run : runs(head, n)) {
-        for (T& element : run) {
-          *out = std::move(element);
-          ++out;
-          std::destroy_at(&element);
-          ++done;
+        if constexpr (bitwise_transfer<Out>()) {
+          std::memcpy(std::to_address(out), run.data(), run.size_bytes());
+          out += static_cast<std::iter_difference_t<Out>>(run.size());
+        } else {
+          for (T& element : run) {
+            *out = std::move(element);
+            ++out;
+            std::destroy_at(&element);
+            ++done;
+          }
         }
       }
     };
@@ -314,6 +325,17 @@ class spsc_ring {
   static read_only allocate(size_type capacity) {
     void* const raw = ::operator new (buffer_bytes(capacity), std::align_val_t{cache_line_size});
     return {static_cast<T*>(raw), capacity - 1};
+  }
+
+  /// Whether a bulk operation between the slots and the contiguous range at `It` may be one
+  /// memcpy per run: plain bytes on both sides, nothing to construct or destroy, cannot throw.
+  template <class It>
+  static consteval bool bitwise_transfer() {
+    if constexpr (std::contiguous_iterator<It>) {
+      return std::is_trivially_copyable_v<T> && std::is_same_v<std::iter_value_t<It>, T>;
+    } else {
+      return false;
+    }
   }
 
   T* slot(size_type index) const noexcept { return ro_.value.slots + (index & ro_.value.mask); }
