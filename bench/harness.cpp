@@ -270,7 +270,9 @@ void print_table(const std::vector<bench_case>& cases, const std::vector<std::si
         }
         std::string text = fmt::format("  => {} vs {}:", r.c->impl, name);
         for (const auto& [label, m] : r.medians) {
-          if (best[who].contains(label)) {
+          // Across placements a median mixes two regimes: compare within a label only.
+          const bool mixed = label.empty() && r.c->two_threads;
+          if (!mixed && best[who].contains(label)) {
             text += fmt::format("  {} {:.2f}x", label.empty() ? "all" : label.c_str(),
                                 advantage(*r.c, m, best[who][label]));
           }

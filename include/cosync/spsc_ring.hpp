@@ -72,9 +72,10 @@ class spsc_ring {
   static_assert(!std::is_reference_v<T> && !std::is_const_v<T> && std::is_object_v<T>,
                 "cosync::spsc_ring<T>: T must be a non-const object type");
   static_assert(std::is_nothrow_move_constructible_v<T>,
-                "cosync::spsc_ring<T>: T's move constructor may throw. An element is moved out of "
-                "the ring after the slot is already released, so a throwing move would lose it. "
-                "Mark the move constructor noexcept, or store a std::unique_ptr<T>.");
+                "cosync::spsc_ring<T>: T's move constructor may throw. Elements are moved into and "
+                "out of slots, and a move that failed halfway would leave a value neither in the "
+                "ring nor with the caller. Mark the move constructor noexcept, or store a "
+                "std::unique_ptr<T>.");
   static_assert(std::is_nothrow_destructible_v<T>, "cosync::spsc_ring<T>: T's destructor must not throw");
 
  public:
