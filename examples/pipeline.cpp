@@ -6,7 +6,7 @@
 // hashes into a checksum. On a terminal it shows live progress; at the end it prints the
 // checksum, checks it against a single-threaded recomputation, and reports the throughput.
 //
-//   pipeline [--items N]     (default 50,000,000)
+//   pipeline [--items N]     (default 500,000,000)
 //
 // Each stage waits on an empty or full ring by spinning briefly and then yielding, so the
 // pipeline still flows when it has more threads than the machine has cores. (Coroutine stages on
@@ -76,7 +76,7 @@ std::size_t pop_some(cosync::spsc_ring<std::uint64_t>& ring, std::span<std::uint
 }
 
 std::uint64_t parse_items(int argc, char** argv) {
-  std::uint64_t items = 50'000'000;
+  std::uint64_t items = 500'000'000;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--items") == 0 && i + 1 < argc) {
       char* end = nullptr;
