@@ -3,4 +3,9 @@
 /// The umbrella header: every public facility of cosync.
 
 #include <cosync/config.hpp>
+#include <cosync/error.hpp>
+#include <cosync/runtime.hpp>
 #include <cosync/spsc_ring.hpp>
+#include <cosync/task.hpp>
+#include <cosync/timer.hpp>
+#include <cosync/when_all.hpp>

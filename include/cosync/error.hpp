@@ -1,0 +1,41 @@
+#pragma once
+
+/// Every exception cosync throws for its own reasons derives from cosync::error, which derives from
+/// std::runtime_error: `catch (const cosync::error&)` catches all of them, and each carries a
+/// message that says what went wrong and, where there is one, what to do instead.
+///
+/// (spsc_ring, the dependency-free core, reports bad capacities with the standard
+/// std::invalid_argument and std::length_error.)
+
+#include <stdexcept>
+#include <string>
+
+namespace cosync {
+
+/// The base of every cosync exception.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A runtime_config that cannot work: zero executors, too many, an unknown CPU to pin to.
+class config_error : public error {
+ public:
+  using error::error;
+};
+
+/// An I/O backend could not be set up (a forced io_uring that the kernel refuses, epoll or
+/// eventfd failing), or failed while running.
+class backend_error : public error {
+ public:
+  using error::error;
+};
+
+/// An operation used where it cannot work: switch_to() an executor that does not exist,
+/// sync_wait() from inside an executor (it would block the thread that must run the work).
+class usage_error : public error {
+ public:
+  using error::error;
+};
+
+}  // namespace cosync

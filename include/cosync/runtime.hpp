@@ -1,0 +1,256 @@
+#pragma once
+
+/// cosync::runtime: N executor threads, each with its own ready queue, timer heap and I/O backend
+/// (io_uring, or epoll where io_uring is not allowed), joined by a mesh of spsc_rings.
+/// Also the bridges from plain threads: sync_wait() and run().
+
+#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+#include <cosync/task.hpp>
+#include <cosync/when_all.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+namespace cosync {
+
+/// Which I/O backend the executors use.
+enum class backend_kind {
+  automatic,  ///< io_uring; epoll if the kernel or a seccomp policy refuses it (says so once)
+  io_uring,   ///< io_uring or a cosync::backend_error
+  epoll,      ///< epoll + eventfd
+};
+
+/// How to build a runtime. The environment variable COSYNC_BACKEND=epoll (or io_uring) overrides
+/// `backend` when it is `automatic`.
+struct runtime_config {
+  /// Executor threads: 1 .. runtime::max_executors. Default: the hardware's thread count.
+  std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
+  /// Pin executor i to the i-th CPU this process may run on (round-robin).
+  bool pin_threads = false;
+  backend_kind backend = backend_kind::automatic;
+  /// Slots in each ring of the mesh (one ring per ordered pair of executors); a power of two is
+  /// used. A full ring never drops or blocks: the excess waits in the sender's overflow list.
+  std::size_t mesh_ring_capacity = 1024;
+};
+
+namespace detail {
+class runtime_state;
+}
+
+/// Owns the executor threads. Constructing it starts them; destroying it stops them, joins them,
+/// and destroys every coroutine still suspended (spawned tasks and everything they await), so
+/// nothing leaks.
+///
+///     cosync::runtime rt{{.executors = 2}};
+///     int v = cosync::sync_wait(rt, compute());
+class runtime {
+ public:
+  static constexpr std::size_t max_executors = 256;
+
+  /// Throws cosync::config_error for a bad configuration and cosync::backend_error when a forced
+  /// backend cannot be set up.
+  explicit runtime(runtime_config config = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  [[nodiscard]] std::size_t executors() const noexcept;
+
+  /// The backend the executors actually run (never `automatic`).
+  [[nodiscard]] backend_kind backend() const noexcept;
+
+  /// Starts `t` on executor `executor` and lets it run detached. If it is still suspended when
+  /// the runtime is destroyed, its frame is destroyed then. An exception escaping it is printed
+  /// and terminates the program, as for std::thread: await work whose errors you handle.
+  void spawn(task<void> t, std::size_t executor = 0);
+
+  /// The executor at `index` (internal: used by sync_wait).
+  [[nodiscard]] detail::executor& executor_at(std::size_t index) noexcept;
+
+ private:
+  std::unique_ptr<detail::runtime_state> state_;
+};
+
+/// The index of the executor running the calling coroutine; cosync::usage_error off-executor.
+[[nodiscard]] std::size_t this_executor();
+
+/// Whether the calling thread is one of a runtime's executors.
+[[nodiscard]] inline bool on_executor() noexcept {
+  return detail::current_executor() != nullptr;
+}
+
+/// Moves the awaiting coroutine to executor `index` of its runtime.
+///
+/// - Lazy; completes at once when already there.
+/// - Resumes on executor `index` (the one exception to "resumes where it was": that is its job),
+///   reached through the mesh ring from the current executor.
+/// - Not cancellable: it completes as soon as the target executor runs it.
+/// - cosync::usage_error off-executor or for an index out of range.
+///
+///     co_await cosync::switch_to(1);  // now on executor 1
+class [[nodiscard("co_await it")]] switch_awaiter {
+ public:
+  explicit switch_awaiter(std::size_t target) noexcept : target_{target} {}
+  switch_awaiter(const switch_awaiter&) = delete;
+  switch_awaiter& operator=(const switch_awaiter&) = delete;
+
+  bool await_ready() const;
+  void await_suspend(std::coroutine_handle<> waiter) const;
+  void await_resume() const noexcept {}
+
+ private:
+  std::size_t target_;
+};
+
+[[nodiscard]] inline switch_awaiter switch_to(std::size_t executor) noexcept {
+  return switch_awaiter{executor};
+}
+
+/// Lets every other ready coroutine of this executor run, then continues.
+///
+/// - Lazy; always suspends; resumes on the same executor after the coroutines already queued.
+/// - Not cancellable. cosync::usage_error off-executor.
+///
+///     for (auto& item : items) { process(item); co_await cosync::yield(); }
+class [[nodiscard("co_await it")]] yield_awaiter {
+ public:
+  bool await_ready() const noexcept {
+    return false;
+  }
+  void await_suspend(std::coroutine_handle<> waiter) const;
+  void await_resume() const noexcept {}
+};
+
+[[nodiscard]] inline yield_awaiter yield() noexcept {
+  return {};
+}
+
+namespace detail {
+
+/// Where sync_wait's caller waits for the result.
+template <class T>
+struct sync_wait_state {
+  std::mutex mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  result_slot<T> slot;
+};
+
+/// The coroutine sync_wait posts to the runtime: awaits the user's awaitable and signals.
+class sync_wait_task {
+ public:
+  struct promise_type : recycled_frame {
+    // Signals the waiting thread; called once the frame is suspended at its end, so the waiting
+    // thread may destroy it as soon as it sees `done`.
+    void (*signal)(void*) = nullptr;
+    void* state = nullptr;
+
+    sync_wait_task get_return_object() noexcept {
+      return sync_wait_task{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          promise_type& p = self.promise();
+          p.signal(p.state);  // the last access to the frame or the state
+        }
+        void await_resume() const noexcept {}
+      };
+      return final_awaiter{};
+    }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches everything
+  };
+
+  sync_wait_task(sync_wait_task&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
+  sync_wait_task& operator=(sync_wait_task&&) = delete;
+  ~sync_wait_task() {
+    if (handle_) {
+      handle_.destroy();
+    }
+  }
+  [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
+ private:
+  explicit sync_wait_task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
+  std::coroutine_handle<promise_type> handle_;
+};
+
+template <class A, class T>
+sync_wait_task run_sync_wait(A awaitable, sync_wait_state<T>& state) {
+  try {
+    if constexpr (std::is_void_v<await_result_t<A>>) {
+      co_await std::move(awaitable);
+      state.slot.set(std::monostate{});
+    } else {
+      state.slot.set(co_await std::move(awaitable));
+    }
+  } catch (...) {
+    state.slot.set_error(std::current_exception());
+  }
+}
+
+[[noreturn]] void throw_sync_wait_on_executor();
+
+}  // namespace detail
+
+/// Runs `awaitable` on executor 0 of `rt` and blocks the calling thread (which must not be an
+/// executor: cosync::usage_error) until it completes; returns its result or rethrows its
+/// exception.
+///
+///     int v = cosync::sync_wait(rt, compute());
+template <class A>
+decltype(auto) sync_wait(runtime& rt, A&& awaitable) {
+  using result = detail::await_result_t<std::remove_cvref_t<A>>;
+  using value = detail::when_all_value_t<std::remove_cvref_t<A>>;
+  if (on_executor()) {
+    detail::throw_sync_wait_on_executor();
+  }
+  detail::sync_wait_state<value> state;
+  detail::sync_wait_task root =
+      detail::run_sync_wait(std::remove_cvref_t<A>{std::forward<A>(awaitable)}, state);
+  root.handle().promise().state = &state;
+  root.handle().promise().signal = [](void* p) {
+    auto& s = *static_cast<detail::sync_wait_state<value>*>(p);
+    const std::lock_guard lock{s.mutex};
+    s.done = true;
+    s.done_changed.notify_one();
+  };
+  detail::post(rt.executor_at(0), root.handle());
+  {
+    std::unique_lock lock{state.mutex};
+    state.done_changed.wait(lock, [&] { return state.done; });
+  }
+  if (state.slot.error()) {
+    std::rethrow_exception(state.slot.error());
+  }
+  if constexpr (std::is_void_v<result>) {
+    return;
+  } else {
+    return static_cast<result>(state.slot.take());
+  }
+}
+
+/// The one-line main: builds a runtime from `config`, runs `awaitable` to completion on it, and
+/// returns its result (or rethrows), stopping the runtime on the way out.
+///
+///     int main() { return cosync::run(async_main()); }
+template <class A>
+decltype(auto) run(A&& awaitable, runtime_config config = {}) {
+  runtime rt{config};
+  return sync_wait(rt, std::forward<A>(awaitable));
+}
+
+}  // namespace cosync

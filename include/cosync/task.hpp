@@ -1,0 +1,208 @@
+#pragma once
+
+/// cosync::task<T>: the coroutine type of cosync. Lazy, move-only, awaited exactly once.
+
+#include <cosync/config.hpp>
+#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace cosync {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+/// What every task promise shares: the continuation to resume at the end, and where to resume it.
+class task_promise_base : public recycled_frame {
+ public:
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+      task_promise_base& promise = self.promise();
+      // The awaiting coroutine resumes on its own executor, wherever this task ended up.
+      if (promise.continuation_executor_ != nullptr) {
+        return resume_on(*promise.continuation_executor_, promise.continuation_);
+      }
+      return transfer_to(promise.continuation_);
+    }
+
+    void await_resume() const noexcept {}
+  };
+
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+  /// Called by the awaiter: records who waits, and enforces "awaited exactly once".
+  void start(std::coroutine_handle<> continuation) noexcept {
+    COSYNC_ASSERT(!continuation_, "a cosync::task was awaited twice");
+    continuation_ = continuation;
+    continuation_executor_ = current_executor();
+  }
+
+  [[nodiscard]] bool started() const noexcept { return static_cast<bool>(continuation_); }
+
+ protected:
+  void rethrow_if_failed() const {
+    if (exception_) {
+      std::rethrow_exception(exception_);
+    }
+  }
+
+ private:
+  std::coroutine_handle<> continuation_;
+  executor* continuation_executor_ = nullptr;
+  std::exception_ptr exception_;
+};
+
+template <class T>
+class task_promise final : public task_promise_base {
+  // References are stored as pointers; values in place.
+  using stored = std::conditional_t<std::is_reference_v<T>, std::add_pointer_t<T>, T>;
+
+ public:
+  task<T> get_return_object() noexcept;
+
+  template <class U>
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    if constexpr (std::is_reference_v<T>) {
+      T ref = std::forward<U>(value);
+      value_.emplace(std::addressof(ref));
+    } else {
+      value_.emplace(std::forward<U>(value));
+    }
+  }
+
+  T result() {
+    rethrow_if_failed();
+    if constexpr (std::is_reference_v<T>) {
+      return static_cast<T>(**value_);
+    } else {
+      return std::move(*value_);
+    }
+  }
+
+ private:
+  std::optional<stored> value_;
+};
+
+template <>
+class task_promise<void> final : public task_promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void return_void() const noexcept {}
+  void result() const { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+/// A lazily started coroutine producing a T (a value, a reference, or nothing for void).
+///
+/// - Lazy: the body starts when the task is awaited, on the awaiting coroutine's executor.
+/// - Resumes the awaiting coroutine on the awaiting coroutine's own executor, even if the body
+///   moved elsewhere (switch_to), by symmetric transfer when both are on the same executor, so
+///   long chains of synchronously completing awaits do not grow the stack.
+/// - An exception escaping the body is rethrown from `co_await`.
+/// - Cancellation: a task is as cancellable as the operations it awaits.
+/// - Contract (asserted in debug builds): awaited at most once; a task that has started must run
+///   to completion before it is destroyed (the runtime's shutdown is the only exception).
+///
+///     cosync::task<int> answer() { co_return 42; }
+///     cosync::task<> caller() { int v = co_await answer(); }
+template <class T>
+class [[nodiscard("a task does nothing until it is awaited")]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  /// An empty task; awaiting it throws cosync::usage_error.
+  task() noexcept = default;
+  task(task && other) noexcept : handle_{std::exchange(other.handle_, {})} {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() {
+    destroy();
+  }
+
+  /// False for a default-constructed or moved-from task.
+  [[nodiscard]] bool valid() const noexcept {
+    return static_cast<bool>(handle_);
+  }
+
+  class [[nodiscard("co_await it")]] awaiter {
+   public:
+    explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
+
+    bool await_ready() const {
+      if (!handle_) {
+        throw usage_error("cosync: co_await on an empty task (default-constructed or moved-from)");
+      }
+      return false;
+    }
+
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      handle_.promise().start(awaiting);
+      return detail::transfer_to(handle_);
+    }
+
+    T await_resume() {
+      return handle_.promise().result();
+    }
+
+   private:
+    std::coroutine_handle<promise_type> handle_;
+  };
+
+  awaiter operator co_await() const noexcept {
+    return awaiter{handle_};
+  }
+
+ private:
+  friend promise_type;
+  explicit task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
+
+  void destroy() noexcept {
+    if (handle_) {
+      COSYNC_ASSERT(!handle_.promise().started() || handle_.done() || detail::tearing_down(),
+                    "a cosync::task was destroyed while it was still running");
+      handle_.destroy();
+    }
+  }
+
+  std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+}  // namespace detail
+}  // namespace cosync

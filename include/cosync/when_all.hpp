@@ -1,0 +1,293 @@
+#pragma once
+
+/// cosync::when_all: await several operations at once and collect all their results.
+
+#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/scheduler.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace cosync {
+namespace detail {
+
+/// The awaiter an awaitable yields under `co_await` (member operator co_await, or itself).
+template <class A>
+decltype(auto) get_awaiter(A&& awaitable) {
+  if constexpr (requires { std::forward<A>(awaitable).operator co_await(); }) {
+    return std::forward<A>(awaitable).operator co_await();
+  } else {
+    return std::forward<A>(awaitable);
+  }
+}
+
+template <class A>
+using await_result_t = decltype(std::declval<decltype(get_awaiter(std::declval<A>()))&>().await_resume());
+
+/// A result as when_all returns it: void becomes std::monostate, references stay references.
+template <class A>
+using when_all_value_t =
+    std::conditional_t<std::is_void_v<await_result_t<A>>, std::monostate, await_result_t<A>>;
+
+/// Shared by one when_all and its children: how many are still running, and who waits.
+struct when_all_counter {
+  static constexpr std::size_t no_error = ~std::size_t{0};
+
+  std::atomic<std::size_t> remaining{0};
+  std::atomic<std::size_t> first_error{no_error};
+  std::coroutine_handle<> parent;
+  executor* parent_executor = nullptr;
+
+  /// A child finished: the last one to finish (counting the parent's own share) resumes the
+  /// parent on the parent's executor.
+  std::coroutine_handle<> child_done() noexcept {
+    // acq_rel: each child's result is written before its decrement (release), and the last
+    // decrementer must see every other child's result before the parent reads them (acquire).
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+      return std::noop_coroutine();
+    }
+    return parent_executor != nullptr ? resume_on(*parent_executor, parent) : parent;
+  }
+
+  void note_error(std::size_t index) noexcept {
+    std::size_t expected = no_error;
+    first_error.compare_exchange_strong(expected, index, std::memory_order_relaxed);
+  }
+};
+
+/// Where one child leaves its value or its exception.
+template <class T>
+class result_slot {
+  using stored = std::conditional_t<std::is_reference_v<T>, std::add_pointer_t<T>, T>;
+
+ public:
+  template <class U>
+  void set(U&& value) {
+    if constexpr (std::is_reference_v<T>) {
+      T ref = std::forward<U>(value);
+      value_.emplace(std::addressof(ref));
+    } else {
+      value_.emplace(std::forward<U>(value));
+    }
+  }
+  void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
+  [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
+
+  T take() {
+    if constexpr (std::is_reference_v<T>) {
+      return static_cast<T>(**value_);
+    } else {
+      return std::move(*value_);
+    }
+  }
+
+ private:
+  std::optional<stored> value_;
+  std::exception_ptr error_;
+};
+
+/// The coroutine that runs one child of a when_all.
+class when_all_child {
+ public:
+  struct promise_type : recycled_frame {
+    when_all_counter* counter = nullptr;
+
+    when_all_child get_return_object() noexcept {
+      return when_all_child{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          return self.promise().counter->child_done();
+        }
+        void await_resume() const noexcept {}
+      };
+      return final_awaiter{};
+    }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches everything
+  };
+
+  when_all_child(when_all_child&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
+  when_all_child& operator=(when_all_child&&) = delete;
+  ~when_all_child() {
+    if (handle_) {
+      handle_.destroy();
+    }
+  }
+
+  void start(when_all_counter& counter) {
+    handle_.promise().counter = &counter;
+    handle_.resume();
+  }
+
+ private:
+  explicit when_all_child(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
+  std::coroutine_handle<promise_type> handle_;
+};
+
+template <class A, class T>
+when_all_child run_when_all_child(A awaitable, result_slot<T>& slot, when_all_counter& counter,
+                                  std::size_t index) {
+  try {
+    if constexpr (std::is_void_v<await_result_t<A>>) {
+      co_await std::move(awaitable);
+      slot.set(std::monostate{});
+    } else {
+      slot.set(co_await std::move(awaitable));
+    }
+  } catch (...) {
+    slot.set_error(std::current_exception());
+    counter.note_error(index);
+  }
+}
+
+/// Starts every child, then suspends unless they all finished synchronously.
+template <class StartAll>
+bool when_all_suspend(when_all_counter& counter, std::size_t children, std::coroutine_handle<> parent,
+                      StartAll start_all) {
+  counter.remaining.store(children + 1, std::memory_order_relaxed);
+  counter.parent = parent;
+  counter.parent_executor = current_executor();
+  start_all();
+  // The parent's own share: if every child is already done, continue without suspending.
+  return counter.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1;
+}
+
+template <class... As>
+class [[nodiscard("co_await it")]] when_all_awaiter {
+ public:
+  explicit when_all_awaiter(As... awaitables) : awaitables_{std::move(awaitables)...} {}
+  when_all_awaiter(const when_all_awaiter&) = delete;
+  when_all_awaiter& operator=(const when_all_awaiter&) = delete;
+
+  bool await_ready() const noexcept {
+    return sizeof...(As) == 0;
+  }
+
+  bool await_suspend(std::coroutine_handle<> parent) {
+    return when_all_suspend(counter_, sizeof...(As), parent,
+                            [this] { start(std::index_sequence_for<As...>{}); });
+  }
+
+  std::tuple<when_all_value_t<As>...> await_resume() {
+    const std::size_t failed = counter_.first_error.load(std::memory_order_relaxed);
+    if (failed != when_all_counter::no_error) {
+      rethrow(failed, std::index_sequence_for<As...>{});
+    }
+    return std::apply([](auto&... slot) { return std::tuple<when_all_value_t<As>...>{slot.take()...}; },
+                      slots_);
+  }
+
+ private:
+  template <std::size_t... I>
+  void start(std::index_sequence<I...>) {
+    (children_.emplace_back(
+         run_when_all_child(std::move(std::get<I>(awaitables_)), std::get<I>(slots_), counter_, I)),
+     ...);
+    for (when_all_child& child : children_) {
+      child.start(counter_);
+    }
+  }
+
+  template <std::size_t... I>
+  void rethrow(std::size_t failed, std::index_sequence<I...>) {
+    ((I == failed ? std::rethrow_exception(std::get<I>(slots_).error()) : void()), ...);
+  }
+
+  std::tuple<As...> awaitables_;
+  std::tuple<result_slot<when_all_value_t<As>>...> slots_;
+  when_all_counter counter_;
+  std::vector<when_all_child> children_;
+};
+
+template <class A>
+class [[nodiscard("co_await it")]] when_all_range_awaiter {
+  using value = when_all_value_t<A>;
+
+ public:
+  explicit when_all_range_awaiter(std::vector<A> awaitables)
+      : awaitables_{std::move(awaitables)}, slots_(awaitables_.size()) {}
+  when_all_range_awaiter(const when_all_range_awaiter&) = delete;
+  when_all_range_awaiter& operator=(const when_all_range_awaiter&) = delete;
+
+  bool await_ready() const noexcept {
+    return awaitables_.empty();
+  }
+
+  bool await_suspend(std::coroutine_handle<> parent) {
+    return when_all_suspend(counter_, awaitables_.size(), parent, [this] {
+      children_.reserve(awaitables_.size());
+      for (std::size_t i = 0; i < awaitables_.size(); ++i) {
+        children_.push_back(run_when_all_child(std::move(awaitables_[i]), slots_[i], counter_, i));
+      }
+      for (when_all_child& child : children_) {
+        child.start(counter_);
+      }
+    });
+  }
+
+  auto await_resume() {
+    const std::size_t failed = counter_.first_error.load(std::memory_order_relaxed);
+    if (failed != when_all_counter::no_error) {
+      std::rethrow_exception(slots_[failed].error());
+    }
+    if constexpr (std::is_void_v<await_result_t<A>>) {
+      return;
+    } else {
+      std::vector<value> results;
+      results.reserve(slots_.size());
+      for (auto& slot : slots_) {
+        results.push_back(slot.take());
+      }
+      return results;
+    }
+  }
+
+ private:
+  std::vector<A> awaitables_;
+  std::vector<result_slot<value>> slots_;
+  when_all_counter counter_;
+  std::vector<when_all_child> children_;
+};
+
+}  // namespace detail
+
+/// Awaits every argument concurrently on the current executor and returns all their results as
+/// a tuple (a void result becomes std::monostate).
+///
+/// - Lazy: nothing starts until the returned object is awaited; then each operation is started
+///   in argument order and runs until its first suspension before the next one starts.
+/// - Resumes the awaiting coroutine on its own executor when the last operation finishes,
+///   wherever that was.
+/// - If any operation throws, the others still run to completion; then the exception of the one
+///   that failed first is rethrown (the others' exceptions are dropped).
+///
+///     auto [a, b] = co_await cosync::when_all(fetch(1), fetch(2));
+template <class... As>
+[[nodiscard]] auto when_all(As&&... awaitables) {
+  return detail::when_all_awaiter<std::remove_cvref_t<As>...>{std::forward<As>(awaitables)...};
+}
+
+/// Awaits every element of `awaitables` concurrently; returns a std::vector of their results in
+/// the same order (nothing for void results). Same rules as the variadic form.
+///
+///     std::vector<cosync::task<int>> jobs = make_jobs();
+///     std::vector<int> results = co_await cosync::when_all(std::move(jobs));
+template <class A>
+[[nodiscard]] auto when_all(std::vector<A> awaitables) {
+  return detail::when_all_range_awaiter<A>{std::move(awaitables)};
+}
+
+}  // namespace cosync

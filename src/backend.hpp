@@ -1,0 +1,58 @@
+#pragma once
+
+// The I/O backend an executor blocks in when it has nothing to do: io_uring (src/uring_backend.cpp)
+// or its epoll twin (src/epoll_backend.cpp). Both wait on an eventfd that other threads write to
+// wake the executor, with a timeout that is the executor's earliest timer deadline. (TCP and file
+// I/O will add submission and completion of operations to this interface.)
+
+#include <cosync/runtime.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace cosync::detail {
+
+class backend {
+ public:
+  virtual ~backend() = default;
+
+  [[nodiscard]] virtual backend_kind kind() const noexcept = 0;
+
+  /// Blocks until wake() is called (by any thread, before or during the wait), or `timeout`
+  /// elapses (std::nullopt: no timeout). Returns early on spurious wakeups; callers re-check.
+  virtual void wait(std::optional<std::chrono::nanoseconds> timeout) = 0;
+
+  /// Any thread: makes the current or next wait() return.
+  virtual void wake() noexcept = 0;
+};
+
+/// Thrown by make_uring_backend when io_uring cannot be set up; `error` is the errno.
+class uring_setup_failed : public backend_error {
+ public:
+  uring_setup_failed(int error, const std::string& what) : backend_error{what}, error_{error} {}
+  [[nodiscard]] int error() const noexcept { return error_; }
+
+ private:
+  int error_;
+};
+
+[[nodiscard]] std::unique_ptr<backend> make_uring_backend();
+[[nodiscard]] std::unique_ptr<backend> make_epoll_backend();
+
+/// Whether an io_uring setup failure means "not allowed or not available here" (fall back to
+/// epoll) rather than a real error: EPERM and EACCES (seccomp, kernel.io_uring_disabled, LSMs),
+/// ENOSYS (no io_uring in this kernel), ENOMEM (RLIMIT_MEMLOCK on kernels before 5.12).
+[[nodiscard]] bool uring_unavailable(int error) noexcept;
+
+/// Testing aid: while non-zero, make_uring_backend fails as if io_uring_setup returned this errno.
+void simulate_uring_setup_failure(int error) noexcept;
+
+/// Creates a non-blocking eventfd, or throws backend_error.
+[[nodiscard]] int make_eventfd();
+
+/// Adds one to an eventfd (the wake signal); safe from any thread.
+void signal_eventfd(int fd) noexcept;
+
+}  // namespace cosync::detail

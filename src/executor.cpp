@@ -1,0 +1,248 @@
+// The executor loop:
+//   run a bounded batch of ready coroutines → drain the inbound rings and the inbox → flush the
+//   outbound batches into the peers' rings → fire due timers → block in the backend only when
+//   there is nothing left to do (src/wakeup.hpp has the protocol that makes that safe).
+
+#include "executor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "runtime_state.hpp"
+
+namespace cosync::detail {
+namespace {
+
+thread_local executor* current = nullptr;
+thread_local bool destroying_frames = false;
+
+}  // namespace
+
+executor::executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend)
+    : runtime_{runtime}, index_{index}, backend_{std::move(backend)} {}
+
+executor::~executor() {
+  // Coroutines still queued here belong to frames the runtime destroyed (or never will run):
+  // release the inbox nodes only; handles are never resumed after shutdown.
+  for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
+    delete std::exchange(node, node->next);
+  }
+}
+
+void executor::connect(std::size_t executors, std::size_t ring_capacity) {
+  inbound_.resize(executors);
+  outbound_.resize(executors);
+  for (std::size_t from = 0; from < executors; ++from) {
+    if (from != index_) {
+      inbound_[from] = std::make_unique<spsc_ring<void*>>(ring_capacity);
+    }
+  }
+  drain_buffer_.resize(ring_capacity);
+}
+
+void executor::run() {
+  set_current_executor(this);
+  // Nested resumptions may use up to this much of the thread's stack (see stack_floor).
+  constexpr std::uintptr_t nesting_budget = 256 * 1024;
+  stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
+  while (!stop_.load(std::memory_order_acquire)) {
+    run_ready();
+    drain_inbound();
+    flush_outbound();
+    fire_timers();
+    if (ready_.empty()) {
+      sleep();
+    }
+  }
+  set_current_executor(nullptr);
+  stack_floor = 0;
+}
+
+void executor::request_stop() noexcept {
+  stop_.store(true, std::memory_order_release);
+  backend_->wake();
+}
+
+void executor::post(std::coroutine_handle<> h) {
+  executor* const here = current;
+  if (here == this) {
+    ready_.push_back(h);
+  } else if (here != nullptr && &here->runtime_ == &runtime_) {
+    std::vector<void*>& batch = here->outbound_[index_];
+    if (batch.empty()) {
+      here->outbound_dirty_.push_back(index_);
+    }
+    batch.push_back(h.address());
+  } else {
+    inbox_.push(new inbox_node{nullptr, h});
+    notify();
+  }
+}
+
+void executor::defer(std::coroutine_handle<> h) {
+  ready_.push_front(h);
+}
+
+void executor::run_ready() {
+  for (std::size_t n = std::min(ready_batch, ready_.size()); n != 0; --n) {
+    const std::coroutine_handle<> h = ready_.front();
+    ready_.pop_front();
+    h.resume();
+  }
+}
+
+bool executor::drain_inbound() {
+  bool found = false;
+  for (const auto& ring : inbound_) {
+    if (!ring) {
+      continue;
+    }
+    while (const std::size_t n = ring->try_pop_n(std::span<void*>{drain_buffer_})) {
+      for (std::size_t i = 0; i < n; ++i) {
+        ready_.push_back(std::coroutine_handle<>::from_address(drain_buffer_[i]));
+      }
+      found = true;
+    }
+  }
+  for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
+    ready_.push_back(node->handle);
+    delete std::exchange(node, node->next);
+    found = true;
+  }
+  return found;
+}
+
+void executor::flush_outbound() {
+  std::size_t kept = 0;
+  for (const std::size_t to : outbound_dirty_) {
+    std::vector<void*>& batch = outbound_[to];
+    executor& target = runtime_.at(to);
+    const std::size_t pushed = target.inbound_[index_]->try_push_n(std::span<void* const>{batch});
+    if (pushed != 0) {
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(pushed));
+      target.notify();
+    }
+    if (!batch.empty()) {
+      outbound_dirty_[kept++] = to;  // the ring is full: the rest waits for the next iteration
+    }
+  }
+  outbound_dirty_.resize(kept);
+}
+
+void executor::fire_timers() {
+  if (timers_.empty()) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  while (!timers_.empty() && timers_.top().deadline <= now) {
+    timer_node& node = timers_.top();
+    timers_.remove(node);
+    ready_.push_back(node.waiter);
+  }
+}
+
+bool executor::has_inbound_work() const noexcept {
+  if (!inbox_.empty_approx()) {
+    return true;
+  }
+  return std::any_of(inbound_.begin(), inbound_.end(),
+                     [](const auto& ring) { return ring && !ring->empty_approx(); });
+}
+
+void executor::sleep() {
+  if (!outbound_dirty_.empty()) {
+    // A peer's ring is full: it is busy draining it. Let it run rather than block, since no
+    // wakeup will tell us when there is room again.
+    std::this_thread::yield();
+    return;
+  }
+  gate_.announce_sleep();
+  if (has_inbound_work() || stop_.load(std::memory_order_acquire)) {
+    gate_.end_sleep();
+    return;
+  }
+  std::optional<std::chrono::nanoseconds> timeout;
+  if (!timers_.empty()) {
+    timeout =
+        std::max(std::chrono::nanoseconds{0}, timers_.top().deadline - std::chrono::steady_clock::now());
+  }
+  backend_->wait(timeout);
+  gate_.end_sleep();
+}
+
+void executor::notify() noexcept {
+  if (gate_.must_wake()) {
+    backend_->wake();
+  }
+}
+
+void executor::arm(timer_node& node) {
+  node.owner = this;
+  timers_.push(node);
+}
+
+void executor::cancel(timer_node& node) noexcept {
+  if (node.armed()) {
+    timers_.remove(node);
+  }
+}
+
+void set_current_executor(executor* e) noexcept {
+  current = e;
+}
+
+// ---------------------------------------------------------------- detail/scheduler.hpp
+
+executor* current_executor() noexcept {
+  return current;
+}
+
+std::size_t index_of(const executor& e) noexcept {
+  return e.index();
+}
+
+std::size_t executor_count(const executor& e) noexcept {
+  return e.runtime().size();
+}
+
+executor& peer(executor& e, std::size_t index) noexcept {
+  return e.runtime().at(index);
+}
+
+void post(executor& target, std::coroutine_handle<> h) {
+  target.post(h);
+}
+
+std::coroutine_handle<> resume_on(executor& target, std::coroutine_handle<> h) {
+  if (current == &target) {
+    return transfer_to(h);
+  }
+  target.post(h);
+  return std::noop_coroutine();
+}
+
+std::coroutine_handle<> defer_to_loop(std::coroutine_handle<> h) {
+  current->defer(h);
+  return std::noop_coroutine();
+}
+
+void arm_timer(executor& owner, timer_node& node) {
+  owner.arm(node);
+}
+
+void cancel_timer(timer_node& node) noexcept {
+  if (node.armed()) {
+    node.owner->cancel(node);
+  }
+}
+
+bool tearing_down() noexcept {
+  return destroying_frames;
+}
+
+void set_tearing_down(bool on) noexcept {
+  destroying_frames = on;
+}
+
+}  // namespace cosync::detail

@@ -1,0 +1,101 @@
+#pragma once
+
+// One executor: a thread with a ready queue, a timer heap, an I/O backend and the receiving ends
+// of its mesh rings. Everything under "owner thread" is touched only by the executor's thread
+// (and by the runtime's destructor after that thread has been joined).
+
+#include <cosync/config.hpp>
+#include <cosync/detail/mpsc_inbox.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/spsc_ring.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "backend.hpp"
+#include "timer_heap.hpp"
+#include "wakeup.hpp"
+
+namespace cosync::detail {
+
+class runtime_state;
+
+/// A coroutine handed to an executor by a thread that is not one of the runtime's executors.
+struct inbox_node {
+  inbox_node* next = nullptr;
+  std::coroutine_handle<> handle;
+};
+
+class executor {
+ public:
+  /// How many ready coroutines run before the executor looks at its rings, timers and backend.
+  static constexpr std::size_t ready_batch = 256;
+
+  executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend);
+  ~executor();
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+
+  /// Creates the inbound ring from every executor (itself included, unused); before any thread.
+  void connect(std::size_t executors, std::size_t ring_capacity);
+
+  /// The thread body: the loop, until request_stop().
+  void run();
+
+  /// Any thread: makes run() return soon.
+  void request_stop() noexcept;
+
+  /// Queues `h` here, from whichever thread calls (see detail::post).
+  void post(std::coroutine_handle<> h);
+
+  /// Owner thread: queues `h` to run next (used to unwind a deep stack).
+  void defer(std::coroutine_handle<> h);
+
+  void arm(timer_node& node);
+  void cancel(timer_node& node) noexcept;
+
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  [[nodiscard]] runtime_state& runtime() const noexcept { return runtime_; }
+  [[nodiscard]] backend& io() noexcept { return *backend_; }
+
+ private:
+  void run_ready();
+  bool drain_inbound();
+  void flush_outbound();
+  void fire_timers();
+  void sleep();
+  bool has_inbound_work() const noexcept;
+  void notify() noexcept;
+
+  runtime_state& runtime_;
+  const std::size_t index_;
+  std::unique_ptr<backend> backend_;
+
+  // ---- shared with other threads ----
+  // inbound_[from]: the ring executor `from` pushes into (exactly one producer, this consumer).
+  std::vector<std::unique_ptr<spsc_ring<void*>>> inbound_;
+  mpsc_inbox<inbox_node> inbox_;
+  sleep_gate gate_;
+  std::atomic<bool> stop_{false};
+
+  // ---- owner thread ----
+  std::deque<std::coroutine_handle<>> ready_;
+  // outbound_[to]: coroutines bound for executor `to`, pushed into its ring once per loop
+  // iteration; what does not fit stays here (the overflow list) until the ring drains.
+  std::vector<std::vector<void*>> outbound_;
+  std::vector<std::size_t> outbound_dirty_;  // executors with something in outbound_
+  timer_heap timers_;
+  std::vector<void*> drain_buffer_;
+};
+
+/// Lets the current thread act as `e` (set for the executor's thread, null elsewhere).
+void set_current_executor(executor* e) noexcept;
+
+/// Marks the calling thread as destroying suspended frames at shutdown (see tearing_down()).
+void set_tearing_down(bool on) noexcept;
+
+}  // namespace cosync::detail
