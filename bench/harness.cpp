@@ -121,7 +121,6 @@ sample run_here(const bench_case& c, double scale) {
   if (c.two_threads) {
     s.probe_ns = placement_probe();
   }
-  pin_to_cpu(0);
   (void)c.run(scale / 10);  // warm-up: page in buffers, settle frequencies
   s.r = c.run(scale);
   return s;
@@ -297,6 +296,17 @@ void pin_to_cpu(int cpu) noexcept {
   }
 }
 
+scoped_pin::scoped_pin(int cpu) noexcept {
+  restore_ = pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) == 0;
+  pin_to_cpu(cpu);
+}
+
+scoped_pin::~scoped_pin() {
+  if (restore_) {
+    pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+  }
+}
+
 double placement_probe() {
   constexpr int round_trips = 20000;
   alignas(128) std::atomic<int> ball{0};
@@ -308,7 +318,7 @@ double placement_probe() {
       ball.store(2 * i + 2, std::memory_order_release);
     }
   }};
-  pin_to_cpu(0);
+  const scoped_pin pin{0};
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < round_trips; ++i) {
     ball.store(2 * i + 1, std::memory_order_release);

@@ -9,6 +9,8 @@
 //  - the output is a table of median/min/max per case (and per placement), with ratios against
 //    the best peer, or with --json one object per measurement.
 
+#include <sched.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,6 +43,20 @@ struct bench_case {
 
 /// Pins the calling thread to `cpu` (no-op with a warning once if the affinity call fails).
 void pin_to_cpu(int cpu) noexcept;
+
+/// Pins the calling thread to `cpu` for its lifetime, then restores the thread's previous CPU
+/// set, so that a runtime created later still sees every CPU the process may use.
+class scoped_pin {
+ public:
+  explicit scoped_pin(int cpu) noexcept;
+  ~scoped_pin();
+  scoped_pin(const scoped_pin&) = delete;
+  scoped_pin& operator=(const scoped_pin&) = delete;
+
+ private:
+  cpu_set_t saved_;
+  bool restore_ = false;
+};
 
 /// Mean nanoseconds of one cache-line round trip between threads pinned to CPUs 0 and 1.
 double placement_probe();

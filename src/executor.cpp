@@ -1,7 +1,8 @@
 // The executor loop:
-//   run a bounded batch of ready coroutines → drain the inbound rings and the inbox → flush the
-//   outbound batches into the peers' rings → fire due timers → block in the backend only when
-//   there is nothing left to do (src/wakeup.hpp has the protocol that makes that safe).
+//   run a bounded batch of ready coroutines → flush the outbound batches into the peers' rings →
+//   drain the inbound rings and the inbox → fire due timers → when nothing is left to do, spin
+//   briefly on the rings, then block in the backend (src/wakeup.hpp has the protocol that makes
+//   that safe).
 
 #include "executor.hpp"
 
@@ -14,13 +15,13 @@
 namespace cosync::detail {
 namespace {
 
-thread_local executor* current = nullptr;
 thread_local bool destroying_frames = false;
 
 }  // namespace
 
-executor::executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend)
-    : runtime_{runtime}, index_{index}, backend_{std::move(backend)} {}
+executor::executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend,
+                   std::chrono::nanoseconds idle_spin)
+    : runtime_{runtime}, index_{index}, backend_{std::move(backend)}, idle_spin_{idle_spin} {}
 
 executor::~executor() {
   // Coroutines still queued here belong to frames the runtime destroyed (or never will run):
@@ -48,8 +49,8 @@ void executor::run() {
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
   while (!stop_.load(std::memory_order_acquire)) {
     run_ready();
+    flush_outbound();  // what the batch sent goes out before this thread polls its own rings
     drain_inbound();
-    flush_outbound();
     fire_timers();
     if (ready_.empty()) {
       sleep();
@@ -65,7 +66,7 @@ void executor::request_stop() noexcept {
 }
 
 void executor::post(std::coroutine_handle<> h) {
-  executor* const here = current;
+  executor* const here = this_thread_executor;
   if (here == this) {
     ready_.push_back(h);
   } else if (here != nullptr && &here->runtime_ == &runtime_) {
@@ -98,17 +99,21 @@ bool executor::drain_inbound() {
     if (!ring) {
       continue;
     }
-    while (const std::size_t n = ring->try_pop_n(std::span<void*>{drain_buffer_})) {
+    std::size_t n = 0;
+    do {  // one poll of the producer's index unless the buffer filled up
+      n = ring->try_pop_n(std::span<void*>{drain_buffer_});
       for (std::size_t i = 0; i < n; ++i) {
         ready_.push_back(std::coroutine_handle<>::from_address(drain_buffer_[i]));
       }
+      found |= n != 0;
+    } while (n == drain_buffer_.size());
+  }
+  if (!inbox_.empty_approx()) {  // a load, not an exchange, on every loop iteration
+    for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
+      ready_.push_back(node->handle);
+      delete std::exchange(node, node->next);
       found = true;
     }
-  }
-  for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
-    ready_.push_back(node->handle);
-    delete std::exchange(node, node->next);
-    found = true;
   }
   return found;
 }
@@ -157,6 +162,9 @@ void executor::sleep() {
     std::this_thread::yield();
     return;
   }
+  if (spin_for_work()) {
+    return;
+  }
   gate_.announce_sleep();
   if (has_inbound_work() || stop_.load(std::memory_order_acquire)) {
     gate_.end_sleep();
@@ -169,6 +177,26 @@ void executor::sleep() {
   }
   backend_->wait(timeout);
   gate_.end_sleep();
+}
+
+bool executor::spin_for_work() const noexcept {
+  if (idle_spin_.count() <= 0) {
+    return false;
+  }
+  const auto give_up = std::chrono::steady_clock::now() + idle_spin_;
+  for (unsigned polls = 1;; ++polls) {
+    if (has_inbound_work() || stop_.load(std::memory_order_relaxed)) {
+      return true;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+    if (polls % 64 == 0 && std::chrono::steady_clock::now() >= give_up) {
+      return false;
+    }
+  }
 }
 
 void executor::notify() noexcept {
@@ -189,14 +217,10 @@ void executor::cancel(timer_node& node) noexcept {
 }
 
 void set_current_executor(executor* e) noexcept {
-  current = e;
+  this_thread_executor = e;
 }
 
 // ---------------------------------------------------------------- detail/scheduler.hpp
-
-executor* current_executor() noexcept {
-  return current;
-}
 
 std::size_t index_of(const executor& e) noexcept {
   return e.index();
@@ -215,7 +239,7 @@ void post(executor& target, std::coroutine_handle<> h) {
 }
 
 std::coroutine_handle<> resume_on(executor& target, std::coroutine_handle<> h) {
-  if (current == &target) {
+  if (this_thread_executor == &target) {
     return transfer_to(h);
   }
   target.post(h);
@@ -223,7 +247,7 @@ std::coroutine_handle<> resume_on(executor& target, std::coroutine_handle<> h) {
 }
 
 std::coroutine_handle<> defer_to_loop(std::coroutine_handle<> h) {
-  current->defer(h);
+  this_thread_executor->defer(h);
   return std::noop_coroutine();
 }
 

@@ -10,6 +10,7 @@
 #include <cosync/spsc_ring.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -35,7 +36,8 @@ class executor {
   /// How many ready coroutines run before the executor looks at its rings, timers and backend.
   static constexpr std::size_t ready_batch = 256;
 
-  executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend);
+  executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend,
+           std::chrono::nanoseconds idle_spin);
   ~executor();
   executor(const executor&) = delete;
   executor& operator=(const executor&) = delete;
@@ -68,22 +70,25 @@ class executor {
   void flush_outbound();
   void fire_timers();
   void sleep();
+  bool spin_for_work() const noexcept;
   bool has_inbound_work() const noexcept;
   void notify() noexcept;
 
+  // ---- read-only once the threads run ----
   runtime_state& runtime_;
   const std::size_t index_;
   std::unique_ptr<backend> backend_;
-
-  // ---- shared with other threads ----
+  const std::chrono::nanoseconds idle_spin_;
   // inbound_[from]: the ring executor `from` pushes into (exactly one producer, this consumer).
   std::vector<std::unique_ptr<spsc_ring<void*>>> inbound_;
-  mpsc_inbox<inbox_node> inbox_;
-  sleep_gate gate_;
-  std::atomic<bool> stop_{false};
+
+  // ---- written by other threads: each on its own line, away from the owner's hot fields ----
+  alignas(cache_line_size) mpsc_inbox<inbox_node> inbox_;
+  alignas(cache_line_size) sleep_gate gate_;
+  alignas(cache_line_size) std::atomic<bool> stop_{false};
 
   // ---- owner thread ----
-  std::deque<std::coroutine_handle<>> ready_;
+  alignas(cache_line_size) std::deque<std::coroutine_handle<>> ready_;
   // outbound_[to]: coroutines bound for executor `to`, pushed into its ring once per loop
   // iteration; what does not fit stays here (the overflow list) until the ring drains.
   std::vector<std::vector<void*>> outbound_;

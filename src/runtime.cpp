@@ -179,7 +179,7 @@ runtime_state::runtime_state(const runtime_config& config,
     : backend_{backends.front()->kind()} {
   executors_.reserve(backends.size());
   for (std::size_t i = 0; i < backends.size(); ++i) {
-    executors_.push_back(std::make_unique<executor>(*this, i, std::move(backends[i])));
+    executors_.push_back(std::make_unique<executor>(*this, i, std::move(backends[i]), config.idle_spin));
   }
   for (auto& e : executors_) {
     e->connect(executors_.size(), config.mesh_ring_capacity);

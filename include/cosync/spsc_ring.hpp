@@ -153,14 +153,16 @@ class spsc_ring {
     const auto construct_all = [&] {
       for (const std::span<T> run : runs(tail, n)) {
         if constexpr (bitwise_transfer<It>()) {
-          std::memcpy(run.data(), std::to_address(first), run.size_bytes());
-          first += static_cast<std::iter_difference_t<It>>(run.size());
-        } else {
-          for (T& element : run) {
-            std::construct_at(&element, *first);
-            ++first;
-            ++done;
+          if (run.size() >= memcpy_threshold) {
+            std::memcpy(run.data(), std::to_address(first), run.size_bytes());
+            first += static_cast<std::iter_difference_t<It>>(run.size());
+            continue;
           }
+        }
+        for (T& element : run) {
+          std::construct_at(&element, *first);
+          ++first;
+          ++done;
         }
       }
     };
@@ -250,15 +252,17 @@ class spsc_ring {
     const auto move_all = [&] {
       for (const std::span<T> run : runs(head, n)) {
         if constexpr (bitwise_transfer<Out>()) {
-          std::memcpy(std::to_address(out), run.data(), run.size_bytes());
-          out += static_cast<std::iter_difference_t<Out>>(run.size());
-        } else {
-          for (T& element : run) {
-            *out = std::move(element);
-            ++out;
-            std::destroy_at(&element);
-            ++done;
+          if (run.size() >= memcpy_threshold) {
+            std::memcpy(std::to_address(out), run.data(), run.size_bytes());
+            out += static_cast<std::iter_difference_t<Out>>(run.size());
+            continue;
           }
+        }
+        for (T& element : run) {
+          *out = std::move(element);
+          ++out;
+          std::destroy_at(&element);
+          ++done;
         }
       }
     };
@@ -330,6 +334,9 @@ class spsc_ring {
 
   /// Whether a bulk operation between the slots and the contiguous range at `It` may be one
   /// memcpy per run: plain bytes on both sides, nothing to construct or destroy, cannot throw.
+  // Below this many elements a plain loop beats the call into memcpy (a mesh flush is often 1).
+  static constexpr size_type memcpy_threshold = 16;
+
   template <class It>
   static consteval bool bitwise_transfer() {
     if constexpr (std::contiguous_iterator<It>) {

@@ -12,8 +12,14 @@ namespace cosync::detail {
 
 class executor;
 
+/// Set by each executor thread to itself; null on every other thread. (Inline so that the hot
+/// paths — every co_await of a task, every switch_to — read it without a call.)
+inline thread_local executor* this_thread_executor = nullptr;
+
 /// The executor whose thread is running, or nullptr on any other thread.
-[[nodiscard]] executor* current_executor() noexcept;
+[[nodiscard]] inline executor* current_executor() noexcept {
+  return this_thread_executor;
+}
 
 /// The executor's index in its runtime (0 .. executors-1).
 [[nodiscard]] std::size_t index_of(const executor& e) noexcept;
