@@ -95,6 +95,19 @@ class result_slot {
   std::exception_ptr error_;
 };
 
+/// A void result has no value to keep: only the exception (8 bytes per child of a large fan-out).
+template <>
+class result_slot<std::monostate> {
+ public:
+  void set(std::monostate) noexcept {}
+  void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
+  [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
+  std::monostate take() const noexcept { return {}; }
+
+ private:
+  std::exception_ptr error_;
+};
+
 /// The coroutine that runs one child of a when_all.
 class when_all_child {
  public:
