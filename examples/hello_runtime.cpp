@@ -14,8 +14,9 @@ using namespace std::chrono_literals;
 cosync::task<int> square_on(std::size_t executor, int x) {
   co_await cosync::switch_to(executor);  // continue on that executor's thread
   co_await cosync::sleep_for(1ms);       // a timer on that executor
+  const int squared = x * x;
   std::printf("  %d squared on executor %zu\n", x, cosync::this_executor());
-  co_return x * x;
+  co_return squared;
 }
 
 cosync::task<int> async_main() {
@@ -26,4 +27,6 @@ cosync::task<int> async_main() {
   co_return a + b == 25 ? 0 : 1;
 }
 
-int main() { return cosync::run(async_main(), cosync::runtime_config{.executors = 2}); }
+int main() {
+  return cosync::run(async_main(), cosync::runtime_config{.executors = 2});
+}

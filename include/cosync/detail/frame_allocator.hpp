@@ -17,7 +17,7 @@ class frame_cache {
   // Size classes are multiples of 16 bytes (the allocator's alignment), so a frame wastes at
   // most 15 bytes: at 10^5 suspended coroutines that is megabytes (C6 measures it).
   static constexpr std::size_t granule = 16;
-  static constexpr std::size_t size_classes = 64;  // frames up to 1 KiB are cached
+  static constexpr std::size_t size_classes = 64;         // frames up to 1 KiB are cached
   static constexpr std::size_t max_per_class = 1u << 17;  // bounds what one thread can hoard
 
   frame_cache() = default;
