@@ -91,7 +91,8 @@ TEST_CASE("10^6 hops across every ordered pair of executors arrive with a matchi
   CHECK(checksum == expected_checksum);
 }
 
-TEST_CASE("many threads feed one inbox; every node arrives once, in each sender's order", "[inbox][stress]") {
+TEST_CASE("many threads feed one inbox and every node arrives once, in each sender's order",
+          "[inbox][stress]") {
   struct node {
     node* next = nullptr;
     std::uint32_t sender = 0;

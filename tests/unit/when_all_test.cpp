@@ -88,7 +88,8 @@ COSYNC_TEST_CASE("when_all lets every task finish, then rethrows the first excep
   CHECK(finished == 2);
 }
 
-COSYNC_TEST_CASE("when_all children may move to other executors; the parent stays home", "[when_all][unit]") {
+COSYNC_TEST_CASE("when_all children may move to other executors while the parent stays home",
+                 "[when_all][unit]") {
   const std::size_t home = cosync::this_executor();
   auto visit = [](std::size_t target) -> task<std::size_t> {
     co_await cosync::switch_to(target);
