@@ -118,56 +118,16 @@ std::vector<std::size_t> allowed_cpus() {
 
 // ---------------------------------------------------------------- detached coroutines
 
-class root_task {
- public:
-  struct promise_type : recycled_frame {
-    runtime_state* runtime = nullptr;
-    root_link link;
-
-    root_task get_return_object() noexcept {
-      return root_task{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() const noexcept { return {}; }
-    auto final_suspend() const noexcept {
-      struct final_awaiter {
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
-          self.promise().runtime->unregister_root(self.promise().link);
-          self.destroy();
-        }
-        void await_resume() const noexcept {}
-      };
-      return final_awaiter{};
-    }
-    void return_void() const noexcept {}
-    [[noreturn]] void unhandled_exception() const noexcept {
-      try {
-        throw;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "cosync: a spawned task ended with an exception: %s\n", e.what());
-      } catch (...) {
-        std::fprintf(stderr, "cosync: a spawned task ended with an exception of unknown type\n");
-      }
-      std::terminate();
-    }
-  };
-
-  [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, {}); }
-  ~root_task() {
-    if (handle_) {
-      handle_.destroy();
-    }
+completion_task run_root(task<void> t) {
+  try {
+    co_await t;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cosync: a spawned task ended with an exception: %s\n", e.what());
+    std::terminate();
+  } catch (...) {
+    std::fprintf(stderr, "cosync: a spawned task ended with an exception of unknown type\n");
+    std::terminate();
   }
-  root_task(root_task&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
-  root_task& operator=(root_task&&) = delete;
-
- private:
-  explicit root_task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
-  std::coroutine_handle<promise_type> handle_;
-};
-
-root_task run_root(task<void> t) {
-  co_await t;
 }
 
 }  // namespace
@@ -231,27 +191,21 @@ void runtime_state::stop_threads() noexcept {
 void runtime_state::destroy_roots() noexcept {
   // Every executor thread has been joined: nothing runs concurrently with this.
   set_tearing_down(true);
-  while (roots_.next != &roots_) {
-    root_link& link = *roots_.next;
-    unregister_root(link);
-    link.handle.destroy();  // destroys everything the task awaits, down the chain
+  for (void* root : roots_) {
+    std::coroutine_handle<>::from_address(root).destroy();  // and everything it awaits
   }
+  roots_.clear();
   set_tearing_down(false);
 }
 
-void runtime_state::register_root(root_link& link) {
+void runtime_state::register_root(std::coroutine_handle<> root) {
   const std::lock_guard lock{roots_mutex_};
-  link.prev = roots_.prev;
-  link.next = &roots_;
-  roots_.prev->next = &link;
-  roots_.prev = &link;
+  roots_.insert(root.address());
 }
 
-void runtime_state::unregister_root(root_link& link) noexcept {
+void runtime_state::unregister_root(std::coroutine_handle<> root) noexcept {
   const std::lock_guard lock{roots_mutex_};
-  link.prev->next = link.next;
-  link.next->prev = link.prev;
-  link.prev = link.next = &link;
+  roots_.erase(root.address());
 }
 
 [[noreturn]] void throw_sync_wait_on_executor() {
@@ -291,11 +245,18 @@ void runtime::spawn(task<void> t, std::size_t executor) {
   if (!t.valid()) {
     throw usage_error("cosync: spawn of an empty task");
   }
-  auto root = detail::run_root(std::move(t)).release();
-  root.promise().runtime = state_.get();
-  root.promise().link.handle = root;
-  state_->register_root(root.promise().link);
-  detail::post(state_->at(executor), root);
+  detail::completion_task root = detail::run_root(std::move(t));
+  // At its end a spawned task leaves the registry and destroys its own frame.
+  root.on_done(
+      [](void* state, std::coroutine_handle<> self) noexcept -> std::coroutine_handle<> {
+        static_cast<detail::runtime_state*>(state)->unregister_root(self);
+        self.destroy();
+        return std::noop_coroutine();
+      },
+      state_.get());
+  state_->register_root(root.handle());
+  const std::coroutine_handle<> started = root.release();
+  detail::post(state_->at(executor), started);
 }
 
 std::size_t this_executor() {

@@ -9,18 +9,12 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "executor.hpp"
 
 namespace cosync::detail {
-
-/// A detached coroutine's entry in its runtime's registry (intrusive, doubly linked).
-struct root_link {
-  root_link* prev = this;
-  root_link* next = this;
-  std::coroutine_handle<> handle;
-};
 
 class runtime_state {
  public:
@@ -33,8 +27,9 @@ class runtime_state {
   [[nodiscard]] executor& at(std::size_t i) const noexcept { return *executors_[i]; }
   [[nodiscard]] backend_kind backend() const noexcept { return backend_; }
 
-  void register_root(root_link& link);
-  void unregister_root(root_link& link) noexcept;
+  /// The registry of spawned (detached) coroutines still running.
+  void register_root(std::coroutine_handle<> root);
+  void unregister_root(std::coroutine_handle<> root) noexcept;
 
  private:
   void start_threads(const runtime_config& config);
@@ -46,7 +41,7 @@ class runtime_state {
   std::vector<std::thread> threads_;
 
   std::mutex roots_mutex_;
-  root_link roots_;  // sentinel of a circular list
+  std::unordered_set<void*> roots_;  // coroutine frame addresses
 };
 
 }  // namespace cosync::detail

@@ -4,7 +4,8 @@
 /// (io_uring, or epoll where io_uring is not allowed), joined by a mesh of spsc_rings.
 /// Also the bridges from plain threads: sync_wait() and run().
 
-#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/completion_task.hpp>
+#include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
@@ -152,50 +153,8 @@ struct sync_wait_state {
   result_slot<T> slot;
 };
 
-/// The coroutine sync_wait posts to the runtime: awaits the user's awaitable and signals.
-class sync_wait_task {
- public:
-  struct promise_type : recycled_frame {
-    // Signals the waiting thread; called once the frame is suspended at its end, so the waiting
-    // thread may destroy it as soon as it sees `done`.
-    void (*signal)(void*) = nullptr;
-    void* state = nullptr;
-
-    sync_wait_task get_return_object() noexcept {
-      return sync_wait_task{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() const noexcept { return {}; }
-    auto final_suspend() const noexcept {
-      struct final_awaiter {
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
-          promise_type& p = self.promise();
-          p.signal(p.state);  // the last access to the frame or the state
-        }
-        void await_resume() const noexcept {}
-      };
-      return final_awaiter{};
-    }
-    void return_void() const noexcept {}
-    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches everything
-  };
-
-  sync_wait_task(sync_wait_task&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
-  sync_wait_task& operator=(sync_wait_task&&) = delete;
-  ~sync_wait_task() {
-    if (handle_) {
-      handle_.destroy();
-    }
-  }
-  [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
-
- private:
-  explicit sync_wait_task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
-  std::coroutine_handle<promise_type> handle_;
-};
-
 template <class A, class T>
-sync_wait_task run_sync_wait(A awaitable, sync_wait_state<T>& state) {
+completion_task run_sync_wait(A awaitable, sync_wait_state<T>& state) {
   try {
     if constexpr (std::is_void_v<await_result_t<A>>) {
       co_await std::move(awaitable);
@@ -225,15 +184,19 @@ decltype(auto) sync_wait(runtime& rt, A&& awaitable) {
     detail::throw_sync_wait_on_executor();
   }
   detail::sync_wait_state<value> state;
-  detail::sync_wait_task root =
+  detail::completion_task root =
       detail::run_sync_wait(std::remove_cvref_t<A>{std::forward<A>(awaitable)}, state);
-  root.handle().promise().state = &state;
-  root.handle().promise().signal = [](void* p) {
-    auto& s = *static_cast<detail::sync_wait_state<value>*>(p);
-    const std::lock_guard lock{s.mutex};
-    s.done = true;
-    s.done_changed.notify_one();
-  };
+  // Signals the waiting thread; after this neither the frame nor `state` is touched again, so
+  // this thread may destroy both as soon as it sees `done`.
+  root.on_done(
+      [](void* p, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
+        auto& s = *static_cast<detail::sync_wait_state<value>*>(p);
+        const std::lock_guard lock{s.mutex};
+        s.done = true;
+        s.done_changed.notify_one();
+        return std::noop_coroutine();
+      },
+      &state);
   detail::post(rt.executor_at(0), root.handle());
   {
     std::unique_lock lock{state.mutex};

@@ -4,13 +4,12 @@
 
 #include <cosync/config.hpp>
 #include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 
 #include <coroutine>
 #include <exception>
-#include <memory>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -70,34 +69,22 @@ class task_promise_base : public recycled_frame {
 
 template <class T>
 class task_promise final : public task_promise_base {
-  // References are stored as pointers; values in place.
-  using stored = std::conditional_t<std::is_reference_v<T>, std::add_pointer_t<T>, T>;
-
  public:
   task<T> get_return_object() noexcept;
 
   template <class U>
   requires std::is_convertible_v<U&&, T>
   void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-    if constexpr (std::is_reference_v<T>) {
-      T ref = std::forward<U>(value);
-      value_.emplace(std::addressof(ref));
-    } else {
-      value_.emplace(std::forward<U>(value));
-    }
+    value_.set(std::forward<U>(value));
   }
 
   T result() {
     rethrow_if_failed();
-    if constexpr (std::is_reference_v<T>) {
-      return static_cast<T>(**value_);
-    } else {
-      return std::move(*value_);
-    }
+    return value_.take();
   }
 
  private:
-  std::optional<stored> value_;
+  value_slot<T> value_;
 };
 
 template <>

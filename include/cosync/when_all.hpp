@@ -2,15 +2,14 @@
 
 /// cosync::when_all: await several operations at once and collect all their results.
 
-#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/completion_task.hpp>
+#include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
-#include <memory>
-#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -62,97 +61,21 @@ struct when_all_counter {
     std::size_t expected = no_error;
     first_error.compare_exchange_strong(expected, index, std::memory_order_relaxed);
   }
-};
 
-/// Where one child leaves its value or its exception.
-template <class T>
-class result_slot {
-  using stored = std::conditional_t<std::is_reference_v<T>, std::add_pointer_t<T>, T>;
-
- public:
-  template <class U>
-  void set(U&& value) {
-    if constexpr (std::is_reference_v<T>) {
-      T ref = std::forward<U>(value);
-      value_.emplace(std::addressof(ref));
-    } else {
-      value_.emplace(std::forward<U>(value));
-    }
+  /// Runs `child` now, on this thread, until its first suspension or its end.
+  void start(completion_task& child) {
+    child.on_done(
+        [](void* self, std::coroutine_handle<>) noexcept {
+          return static_cast<when_all_counter*>(self)->child_done();
+        },
+        this);
+    child.handle().resume();
   }
-  void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
-  [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
-
-  T take() {
-    if constexpr (std::is_reference_v<T>) {
-      return static_cast<T>(**value_);
-    } else {
-      return std::move(*value_);
-    }
-  }
-
- private:
-  std::optional<stored> value_;
-  std::exception_ptr error_;
-};
-
-/// A void result has no value to keep: only the exception (8 bytes per child of a large fan-out).
-template <>
-class result_slot<std::monostate> {
- public:
-  void set(std::monostate) noexcept {}
-  void set_error(std::exception_ptr e) noexcept { error_ = std::move(e); }
-  [[nodiscard]] const std::exception_ptr& error() const noexcept { return error_; }
-  std::monostate take() const noexcept { return {}; }
-
- private:
-  std::exception_ptr error_;
-};
-
-/// The coroutine that runs one child of a when_all.
-class when_all_child {
- public:
-  struct promise_type : recycled_frame {
-    when_all_counter* counter = nullptr;
-
-    when_all_child get_return_object() noexcept {
-      return when_all_child{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() const noexcept { return {}; }
-    auto final_suspend() const noexcept {
-      struct final_awaiter {
-        bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
-          return self.promise().counter->child_done();
-        }
-        void await_resume() const noexcept {}
-      };
-      return final_awaiter{};
-    }
-    void return_void() const noexcept {}
-    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches everything
-  };
-
-  when_all_child(when_all_child&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
-  when_all_child& operator=(when_all_child&&) = delete;
-  ~when_all_child() {
-    if (handle_) {
-      handle_.destroy();
-    }
-  }
-
-  void start(when_all_counter& counter) {
-    handle_.promise().counter = &counter;
-    handle_.resume();
-  }
-
- private:
-  explicit when_all_child(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
-  std::coroutine_handle<promise_type> handle_;
 };
 
 template <class A, class T>
-when_all_child run_when_all_child(A awaitable, result_slot<T>& slot, when_all_counter& counter,
-                                  std::size_t index) {
+completion_task run_when_all_child(A awaitable, result_slot<T>& slot, when_all_counter& counter,
+                                   std::size_t index) {
   try {
     if constexpr (std::is_void_v<await_result_t<A>>) {
       co_await std::move(awaitable);
@@ -206,11 +129,12 @@ class [[nodiscard("co_await it")]] when_all_awaiter {
  private:
   template <std::size_t... I>
   void start(std::index_sequence<I...>) {
+    children_.reserve(sizeof...(As));
     (children_.emplace_back(
          run_when_all_child(std::move(std::get<I>(awaitables_)), std::get<I>(slots_), counter_, I)),
      ...);
-    for (when_all_child& child : children_) {
-      child.start(counter_);
+    for (completion_task& child : children_) {
+      counter_.start(child);
     }
   }
 
@@ -222,7 +146,7 @@ class [[nodiscard("co_await it")]] when_all_awaiter {
   std::tuple<As...> awaitables_;
   std::tuple<result_slot<when_all_value_t<As>>...> slots_;
   when_all_counter counter_;
-  std::vector<when_all_child> children_;
+  std::vector<completion_task> children_;
 };
 
 template <class A>
@@ -245,8 +169,8 @@ class [[nodiscard("co_await it")]] when_all_range_awaiter {
       for (std::size_t i = 0; i < awaitables_.size(); ++i) {
         children_.push_back(run_when_all_child(std::move(awaitables_[i]), slots_[i], counter_, i));
       }
-      for (when_all_child& child : children_) {
-        child.start(counter_);
+      for (completion_task& child : children_) {
+        counter_.start(child);
       }
     });
   }
@@ -272,7 +196,7 @@ class [[nodiscard("co_await it")]] when_all_range_awaiter {
   std::vector<A> awaitables_;
   std::vector<result_slot<value>> slots_;
   when_all_counter counter_;
-  std::vector<when_all_child> children_;
+  std::vector<completion_task> children_;
 };
 
 }  // namespace detail
