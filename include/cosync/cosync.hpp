@@ -5,6 +5,7 @@
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>

@@ -38,4 +38,11 @@ class usage_error : public error {
   using error::error;
 };
 
+/// A send on a channel that is closed, or that was closed while the send waited. The value sent
+/// is not lost: a failed send never moves it out of the caller's object.
+class channel_closed : public error {
+ public:
+  channel_closed() : error{"cosync: send on a closed channel"} {}
+};
+
 }  // namespace cosync

@@ -1,0 +1,238 @@
+#pragma once
+
+/// cosync::spsc_channel<T>: an awaitable bounded channel for exactly one sending coroutine and one
+/// receiving coroutine at a time, built directly on spsc_ring. For pipelines whose stages are
+/// single producer / single consumer; the MPMC cosync::channel<T> serves every other shape.
+///
+/// Roles: at most one coroutine (or thread, for the try_ forms) sends at a time and at most one
+/// receives at a time, as for spsc_ring; close() and the observers may be called from anywhere.
+///
+/// Parking: a send that finds the ring full, or a receive that finds it empty, parks its
+/// coroutine in the channel (one spot per side) and is resumed — on its own executor — by the
+/// operation that unblocks it. Nothing polls, nothing sleeps. The fast path (space or data there,
+/// nobody parked) takes no lock and makes no system call: one ring operation and the parking
+/// protocol's check of the other side (<cosync/detail/parking.hpp>).
+
+#include <cosync/config.hpp>
+#include <cosync/detail/parking.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+#include <cosync/spsc_ring.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+namespace cosync {
+
+/// Why a try_send or try_recv did not transfer a value.
+enum class try_status {
+  ok,      ///< the value was transferred
+  full,    ///< try_send: no room now
+  empty,   ///< try_recv: nothing buffered now
+  closed,  ///< try_send: the channel is closed; try_recv: closed and drained
+};
+
+/// An awaitable SPSC channel of `T` (see the file comment for the rules).
+///
+///     cosync::spsc_channel<int> ch{64};
+///     co_await ch.send(42);                      // producer coroutine
+///     while (auto v = co_await ch.recv()) use(*v);  // consumer: nullopt once closed and drained
+template <class T>
+class spsc_channel {
+ public:
+  /// A channel buffering `capacity` values (rounded up to a power of two). 0 throws
+  /// std::invalid_argument: an SPSC channel always buffers (use cosync::channel for rendezvous).
+  explicit spsc_channel(std::size_t capacity) : ring_{capacity} {}
+  spsc_channel(const spsc_channel&) = delete;
+  spsc_channel& operator=(const spsc_channel&) = delete;
+
+  /// Values still buffered are destroyed. No coroutine may be parked in the channel (a contract
+  /// violation, asserted in debug builds): close it and let both sides finish first.
+  ~spsc_channel() {
+    COSYNC_ASSERT(!sender_.occupied() && !receiver_.occupied(),
+                  "spsc_channel destroyed while a coroutine is parked in it");
+  }
+
+  // ---------------------------------------------------------------- sending side
+
+  /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
+  [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(std::move(value)); }
+  [[nodiscard]] try_status try_send(const T& value) { return try_send_impl(value); }
+
+  /// Awaits room, then sends; made by send(). `V` is `T` (the value is moved in) or `const T`
+  /// (it is copied).
+  ///
+  /// - Lazy; completes without suspending when there is room.
+  /// - Resumes on the sending coroutine's own executor, woken by the receive that made room.
+  /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting;
+  ///   the value is then not moved from: it stays with the caller.
+  ///
+  ///     co_await ch.send(std::move(job));
+  template <class V>
+  class [[nodiscard("co_await it")]] send_awaiter {
+   public:
+    send_awaiter(spsc_channel & channel, V & value) noexcept : channel_{channel}, value_{value} {}
+    send_awaiter(const send_awaiter&) = delete;
+    send_awaiter& operator=(const send_awaiter&) = delete;
+
+    bool await_ready() {
+      return attempt();
+    }
+
+    bool await_suspend(std::coroutine_handle<> waiter) {
+      channel_.sender_.park(waiter, detail::current_executor());
+      // Room appeared, or the channel closed, between the attempt and the park: do not sleep.
+      if (channel_.ring_.size_approx() < channel_.ring_.capacity() || channel_.is_closed()) {
+        return !channel_.sender_.unpark_self(waiter);
+      }
+      return true;
+    }
+
+    void await_resume() {
+      while (status_ == try_status::full) {  // woken (or un-parked): room was made, or it closed
+        (void)attempt();
+      }
+      if (status_ == try_status::closed) {
+        throw channel_closed{};
+      }
+    }
+
+   private:
+    bool attempt() {
+      return (status_ = channel_.try_send_impl(static_cast<V&&>(value_))) != try_status::full;
+    }
+
+    spsc_channel& channel_;
+    V& value_;
+    try_status status_ = try_status::full;
+  };
+
+  send_awaiter<T> send(T&& value) noexcept { return {*this, value}; }
+  send_awaiter<const T> send(const T& value) noexcept requires std::is_copy_constructible_v<T> {
+    return {*this, value};
+  }
+
+  // ---------------------------------------------------------------- receiving side
+
+  /// Receives without suspending into `out`: ok, empty, or closed (closed and drained).
+  [[nodiscard]] try_status try_recv(T& out) {
+    std::optional<T> value;
+    const try_status status = take(value);
+    if (status == try_status::ok) {
+      out = std::move(*value);
+    }
+    return status;
+  }
+
+  /// Receives without suspending: the value, or std::nullopt when there is none now (is_closed()
+  /// then tells "closed and drained" from "empty").
+  [[nodiscard]] std::optional<T> try_recv() {
+    std::optional<T> value;
+    (void)take(value);
+    return value;
+  }
+
+  /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
+  /// every value sent before the close has been received.
+  ///
+  /// - Lazy; completes without suspending when a value is buffered or the channel is drained.
+  /// - Resumes on the receiving coroutine's own executor, woken by the send that brought data.
+  /// - Never throws for a closed channel: closing is how the sender says "no more".
+  ///
+  ///     while (auto item = co_await ch.recv()) process(*item);
+  class [[nodiscard("co_await it")]] recv_awaiter {
+   public:
+    explicit recv_awaiter(spsc_channel & channel) noexcept : channel_{channel} {}
+    recv_awaiter(const recv_awaiter&) = delete;
+    recv_awaiter& operator=(const recv_awaiter&) = delete;
+
+    bool await_ready() {
+      return attempt();
+    }
+
+    bool await_suspend(std::coroutine_handle<> waiter) {
+      channel_.receiver_.park(waiter, detail::current_executor());
+      // Data arrived, or the channel closed, between the attempt and the park: do not sleep.
+      if (!channel_.ring_.empty_approx() || channel_.is_closed()) {
+        return !channel_.receiver_.unpark_self(waiter);
+      }
+      return true;
+    }
+
+    std::optional<T> await_resume() {
+      while (!done_) {  // woken (or un-parked): data arrived, or the channel closed
+        (void)attempt();
+      }
+      return std::move(value_);
+    }
+
+   private:
+    // True when done: a value was taken, or the channel is closed and drained.
+    bool attempt() {
+      done_ = channel_.take(value_) != try_status::empty;
+      return done_;
+    }
+
+    spsc_channel& channel_;
+    std::optional<T> value_;
+    bool done_ = false;
+  };
+
+  recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
+
+  // ---------------------------------------------------------------- both / anyone
+
+  /// Closes the channel: later sends throw (try_send says closed), receives drain what is
+  /// buffered and then return std::nullopt. Wakes a parked sender and a parked receiver.
+  /// Idempotent; safe from any thread or coroutine.
+  ///
+  /// Every value the sending side sent before it closes is delivered. A close() from elsewhere
+  /// that races with a send may leave that one value undelivered in the channel (destroyed with
+  /// it, never duplicated): to say "no more values", close from the sending side.
+  void close() {
+    closed_.store(true, std::memory_order_release);  // (C) pairs with the acquire in is_closed
+    sender_.notify();
+    receiver_.notify();
+  }
+
+  [[nodiscard]] bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
+
+ private:
+  // Takes the oldest value into `out` (ok), waking a sender parked for room; else empty, or
+  // closed once the channel is closed and drained. `closed_` is read before the ring: a close
+  // that was already visible then is ordered after every send the closing side made before it,
+  // so an empty ring means drained.
+  try_status take(std::optional<T>& out) {
+    const bool was_closed = is_closed();
+    out = ring_.try_pop();
+    if (out) {
+      sender_.notify();
+      return try_status::ok;
+    }
+    return was_closed ? try_status::closed : try_status::empty;
+  }
+
+  template <class V>
+  try_status try_send_impl(V&& value) {
+    if (is_closed()) {
+      return try_status::closed;
+    }
+    if (!ring_.try_push(std::forward<V>(value))) {
+      return try_status::full;
+    }
+    receiver_.notify();
+    return try_status::ok;
+  }
+
+  spsc_ring<T> ring_;
+  detail::parking_spot sender_;    // a send waiting for room
+  detail::parking_spot receiver_;  // a receive waiting for data
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace cosync

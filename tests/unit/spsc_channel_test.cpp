@@ -1,0 +1,162 @@
+#include <cosync/runtime.hpp>
+#include <cosync/spsc_channel.hpp>
+#include <cosync/task.hpp>
+#include <cosync/timer.hpp>
+#include <cosync/when_all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "counted.hpp"
+#include "runtime_fixture.hpp"
+
+using cosync::spsc_channel;
+using cosync::task;
+using cosync::try_status;
+using namespace std::chrono_literals;
+
+TEST_CASE("try_send and try_recv say ok, full, empty and closed", "[spsc_channel][unit]") {
+  spsc_channel<int> ch{2};
+  CHECK(ch.capacity() == 2);
+  int out = -1;
+  CHECK(ch.try_recv(out) == try_status::empty);
+  CHECK(ch.try_send(1) == try_status::ok);
+  CHECK(ch.try_send(2) == try_status::ok);
+  CHECK(ch.try_send(3) == try_status::full);
+  CHECK(ch.size_approx() == 2);
+  CHECK(ch.try_recv(out) == try_status::ok);
+  CHECK(out == 1);
+  ch.close();
+  ch.close();  // idempotent
+  CHECK(ch.is_closed());
+  CHECK(ch.try_send(4) == try_status::closed);
+  CHECK(ch.try_recv(out) == try_status::ok);  // drained after the close
+  CHECK(out == 2);
+  CHECK(ch.try_recv(out) == try_status::closed);
+  CHECK_FALSE(ch.try_recv().has_value());
+}
+
+TEST_CASE("a refused try_send leaves a move-only value with the caller", "[spsc_channel][unit]") {
+  spsc_channel<std::unique_ptr<int>> ch{1};
+  CHECK(ch.try_send(std::make_unique<int>(1)) == try_status::ok);
+  auto keep = std::make_unique<int>(2);
+  CHECK(ch.try_send(std::move(keep)) == try_status::full);
+  REQUIRE(keep != nullptr);
+  ch.close();
+  CHECK(ch.try_send(std::move(keep)) == try_status::closed);
+  REQUIRE(keep != nullptr);
+  CHECK(*keep == 2);
+}
+
+TEST_CASE("a capacity of zero throws std::invalid_argument", "[spsc_channel][unit]") {
+  CHECK_THROWS_AS(spsc_channel<int>{0}, std::invalid_argument);
+}
+
+COSYNC_TEST_CASE("recv waits for a send, and send waits for room, in FIFO order", "[spsc_channel][unit]") {
+  spsc_channel<int> ch{2};
+  std::vector<int> received;
+  auto producer = [&]() -> task<void> {
+    for (int i = 0; i < 100; ++i) {
+      co_await ch.send(int{i});  // parks whenever the two slots are full
+    }
+    ch.close();
+  };
+  auto consumer = [&]() -> task<void> {
+    while (auto v = co_await ch.recv()) {  // parks whenever the channel is empty
+      received.push_back(*v);
+    }
+  };
+  co_await cosync::when_all(consumer(), producer());
+  REQUIRE(received.size() == 100);
+  for (int i = 0; i < 100; ++i) {
+    CHECK(received[static_cast<std::size_t>(i)] == i);
+  }
+}
+
+COSYNC_TEST_CASE("close wakes a parked receiver, which returns nullopt", "[spsc_channel][unit]") {
+  spsc_channel<std::string> ch{4};
+  bool got_nullopt = false;
+  auto receiver = [&]() -> task<void> { got_nullopt = !(co_await ch.recv()).has_value(); };
+  auto closer = [&]() -> task<void> {
+    co_await cosync::sleep_for(2ms);  // the receiver is parked by now
+    ch.close();
+  };
+  co_await cosync::when_all(receiver(), closer());
+  CHECK(got_nullopt);
+}
+
+COSYNC_TEST_CASE("close wakes a parked sender, which throws channel_closed and keeps its value",
+                 "[spsc_channel][unit]") {
+  spsc_channel<std::unique_ptr<int>> ch{1};
+  co_await ch.send(std::make_unique<int>(1));  // fills the channel
+  auto value = std::make_unique<int>(2);
+  bool threw = false;
+  auto sender = [&]() -> task<void> {
+    try {
+      co_await ch.send(std::move(value));
+    } catch (const cosync::channel_closed&) {
+      threw = true;
+    }
+  };
+  auto closer = [&]() -> task<void> {
+    co_await cosync::sleep_for(2ms);
+    ch.close();
+  };
+  co_await cosync::when_all(sender(), closer());
+  CHECK(threw);
+  REQUIRE(value != nullptr);  // not moved from
+  CHECK(*value == 2);
+  auto first = co_await ch.recv();  // what was sent before the close is still delivered
+  REQUIRE(first.has_value());
+  CHECK(**first == 1);
+  CHECK_FALSE((co_await ch.recv()).has_value());
+}
+
+COSYNC_TEST_CASE("send of an lvalue copies it", "[spsc_channel][unit]") {
+  spsc_channel<std::string> ch{4};
+  const std::string text = "kept";
+  co_await ch.send(text);
+  CHECK(text == "kept");
+  auto v = co_await ch.recv();
+  REQUIRE(v.has_value());
+  CHECK(*v == "kept");
+}
+
+COSYNC_TEST_CASE("a parked coroutine is resumed on its own executor when woken from another",
+                 "[spsc_channel][unit]") {
+  spsc_channel<int> ch{1};
+  const std::size_t home = cosync::this_executor();
+  auto remote_sender = [&]() -> task<void> {
+    co_await cosync::switch_to(1 - home);
+    co_await cosync::sleep_for(2ms);  // the receiver is parked by now
+    co_await ch.send(7);
+  };
+  std::size_t resumed_on = 99;
+  int got = 0;
+  auto receiver = [&]() -> task<void> {
+    auto v = co_await ch.recv();
+    resumed_on = cosync::this_executor();
+    got = v.value_or(-1);
+  };
+  co_await cosync::when_all(receiver(), remote_sender());
+  CHECK(resumed_on == home);
+  CHECK(got == 7);
+}
+
+TEST_CASE("values left in a destroyed channel are destroyed exactly once", "[spsc_channel][unit]") {
+  cosync::test::counted::reset();
+  {
+    spsc_channel<cosync::test::counted> ch{8};
+    for (std::uint64_t i = 0; i < 5; ++i) {
+      REQUIRE(ch.try_send(cosync::test::counted{i}) == try_status::ok);
+    }
+    auto one = ch.try_recv();
+    REQUIRE(one.has_value());
+    CHECK(one->value() == 0);
+  }
+  CHECK(cosync::test::counted::live() == 0);
+}
