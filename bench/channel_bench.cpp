@@ -1,0 +1,109 @@
+// channel_bench: the channel workloads of BENCHMARKING.md for the channels built so far
+// (spsc_channel), each beside the raw spsc_ring figure it is judged against, in the same run.
+//
+//   C1  one producer coroutine → one consumer coroutine, capacity 1024, 10^7 messages: on one
+//       executor, and with the two on executors 0 and 1 (beside the raw ring's R2 stream).
+//   C2  ping-pong between two coroutines over two channels of capacity 1: round trip ns, on one
+//       executor and across two (beside the raw ring's R3 round trip).
+//
+// The MPMC channel (C3) and Boost.Asio's channels are not measured here yet.
+
+#include <cosync/runtime.hpp>
+#include <cosync/spsc_channel.hpp>
+#include <cosync/task.hpp>
+#include <cosync/when_all.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "harness.hpp"
+#include "ring_workloads.hpp"
+
+namespace {
+
+using namespace cosync::bench;
+using cosync::task;
+
+cosync::runtime_config pinned(std::size_t executors) {
+  return cosync::runtime_config{.executors = executors, .pin_threads = true};
+}
+
+result c1_stream(double scale, std::size_t executors) {
+  const u64 n = scaled(1e7, scale);
+  cosync::runtime rt{pinned(executors)};
+  cosync::spsc_channel<u64> ch{1024};
+  auto producer = [&]() -> task<void> {
+    for (u64 i = 0; i < n; ++i) {
+      co_await ch.send(u64{i});
+    }
+    ch.close();
+  };
+  auto consumer = [&]() -> task<std::pair<u64, bool>> {
+    co_await cosync::switch_to(executors - 1);
+    u64 sum = 0;
+    u64 expected = 0;
+    bool in_order = true;
+    while (auto v = co_await ch.recv()) {
+      in_order &= *v == expected++;
+      sum += *v;
+    }
+    co_return std::pair{sum, in_order && expected == n};
+  };
+  auto both = [&]() -> task<result> {
+    const auto start = steady::now();
+    auto [ignored, outcome] = co_await cosync::when_all(producer(), consumer());
+    const double rate = static_cast<double>(n) / seconds_since(start);
+    co_return result{
+        rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, outcome.second && outcome.first == triangle(n)};
+  };
+  return cosync::sync_wait(rt, both());
+}
+
+result c2_ping_pong(double scale, std::size_t executors) {
+  const u64 n = scaled(1e6, scale);
+  cosync::runtime rt{pinned(executors)};
+  cosync::spsc_channel<u64> ping{1};
+  cosync::spsc_channel<u64> pong{1};
+  auto echo = [&]() -> task<void> {
+    co_await cosync::switch_to(executors - 1);
+    while (auto v = co_await ping.recv()) {
+      co_await pong.send(u64{*v});
+    }
+  };
+  auto driver = [&]() -> task<result> {
+    bool in_order = true;
+    const auto start = steady::now();
+    for (u64 i = 0; i < n; ++i) {
+      co_await ping.send(u64{i});
+      auto v = co_await pong.recv();
+      in_order &= v.has_value() && *v == i;
+    }
+    const double s = seconds_since(start);
+    ping.close();
+    co_return result{s * 1e9 / static_cast<double>(n), {}, in_order};
+  };
+  auto both = [&]() -> task<result> {
+    auto [r, ignored] = co_await cosync::when_all(driver(), echo());
+    co_return r;
+  };
+  return cosync::sync_wait(rt, both());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<bench_case> cases;
+  cases.push_back({"C1 stream, 1 executor", "spsc_channel", "M msg/s", true, false, role::ours,
+                   [](double scale) { return c1_stream(scale, 1); }});
+  cases.push_back({"C1 stream, 2 executors", "raw spsc_ring (R2 cap=1024)", "M msg/s", true, true,
+                   role::baseline, [](double scale) { return r2_stream<cosync_ring>(scale, 1024); }});
+  cases.push_back({"C1 stream, 2 executors", "spsc_channel", "M msg/s", true, true, role::ours,
+                   [](double scale) { return c1_stream(scale, 2); }});
+  cases.push_back({"C2 ping-pong, 1 executor", "spsc_channel", "ns/round trip", false, false, role::ours,
+                   [](double scale) { return c2_ping_pong(scale, 1); }});
+  cases.push_back({"C2 ping-pong, 2 executors", "raw spsc_ring (R3)", "ns/round trip", false, true,
+                   role::baseline, r3_ping_pong<cosync_ring>});
+  cases.push_back({"C2 ping-pong, 2 executors", "spsc_channel", "ns/round trip", false, true, role::ours,
+                   [](double scale) { return c2_ping_pong(scale, 2); }});
+  return run_main(argc, argv, cases);
+}
