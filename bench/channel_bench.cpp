@@ -6,18 +6,34 @@
 //   C2  ping-pong between two coroutines over two channels of capacity 1: round trip ns, on one
 //       executor and across two (beside the raw ring's R3 round trip).
 //
-// The MPMC channel (C3) and Boost.Asio's channels are not measured here yet.
+// Beside them, when libboost1.81-dev is installed, Boost.Asio's experimental::channel (one
+// thread, one io_context) and concurrent_channel (two threads, one io_context each, pinned like
+// the executors), driven by C++20 coroutines (asio::awaitable). The MPMC channel (C3) comes with
+// cosync::channel.
 
 #include <cosync/runtime.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
 #include <cosync/when_all.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <vector>
 
 #include "harness.hpp"
 #include "ring_workloads.hpp"
+
+#if COSYNC_HAVE_ASIO_CHANNEL
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+#endif
 
 namespace {
 
@@ -89,6 +105,89 @@ result c2_ping_pong(double scale, std::size_t executors) {
   return cosync::sync_wait(rt, both());
 }
 
+#if COSYNC_HAVE_ASIO_CHANNEL
+namespace asio = boost::asio;
+using asio_error = boost::system::error_code;
+constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
+
+// C1 for an Asio channel type: a producer and a consumer coroutine, each spawned on its own
+// io_context (the same one for the single-threaded channel); the consumer checks order and sum.
+template <class Channel>
+result asio_c1(double scale, bool two_threads) {
+  const u64 n = scaled(1e7, scale);
+  asio::io_context producer_ctx{1};
+  asio::io_context consumer_ctx{1};
+  asio::io_context& receiving = two_threads ? consumer_ctx : producer_ctx;
+  Channel ch{producer_ctx, 1024};
+  u64 sum = 0;
+  bool in_order = true;
+  asio::co_spawn(
+      producer_ctx,
+      [&]() -> asio::awaitable<void> {
+        for (u64 i = 0; i < n; ++i) {
+          co_await ch.async_send(asio_error{}, i, asio::use_awaitable);
+        }
+      },
+      asio::detached);
+  asio::co_spawn(
+      receiving,
+      [&]() -> asio::awaitable<void> {
+        for (u64 expected = 0; expected < n; ++expected) {
+          auto [ec, v] = co_await ch.async_receive(as_tuple_awaitable);
+          in_order &= !ec && v == expected;
+          sum += v;
+        }
+      },
+      asio::detached);
+  const auto start = steady::now();
+  if (two_threads) {
+    std::thread consumer{[&] {
+      pin_to_cpu(1);
+      consumer_ctx.run();
+    }};
+    const scoped_pin pin{0};
+    producer_ctx.run();
+    consumer.join();
+  } else {
+    producer_ctx.run();
+  }
+  const double rate = static_cast<double>(n) / seconds_since(start);
+  return {rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, in_order && sum == triangle(n)};
+}
+
+// C2 on one thread: ping-pong over two Asio channels of capacity 1.
+result asio_c2(double scale) {
+  using channel = asio::experimental::channel<void(asio_error, u64)>;
+  const u64 n = scaled(1e6, scale);
+  asio::io_context ctx{1};
+  channel ping{ctx, 1};
+  channel pong{ctx, 1};
+  bool in_order = true;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        for (u64 i = 0; i < n; ++i) {
+          auto [ec, v] = co_await ping.async_receive(as_tuple_awaitable);
+          co_await pong.async_send(asio_error{}, v, asio::use_awaitable);
+        }
+      },
+      asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        for (u64 i = 0; i < n; ++i) {
+          co_await ping.async_send(asio_error{}, i, asio::use_awaitable);
+          auto [ec, v] = co_await pong.async_receive(as_tuple_awaitable);
+          in_order &= !ec && v == i;
+        }
+      },
+      asio::detached);
+  const auto start = steady::now();
+  ctx.run();
+  return {seconds_since(start) * 1e9 / static_cast<double>(n), {}, in_order};
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,5 +204,19 @@ int main(int argc, char** argv) {
                    role::baseline, r3_ping_pong<cosync_ring>});
   cases.push_back({"C2 ping-pong, 2 executors", "spsc_channel", "ns/round trip", false, true, role::ours,
                    [](double scale) { return c2_ping_pong(scale, 2); }});
+#if COSYNC_HAVE_ASIO_CHANNEL
+  using asio_channel = asio::experimental::channel<void(asio_error, u64)>;
+  using asio_concurrent = asio::experimental::concurrent_channel<void(asio_error, u64)>;
+  cases.push_back({"C1 stream, 1 executor", "asio::experimental::channel", "M msg/s", true, false, role::peer,
+                   [](double scale) { return asio_c1<asio_channel>(scale, false); }});
+  cases.push_back({"C1 stream, 2 executors", "asio concurrent_channel", "M msg/s", true, true, role::peer,
+                   [](double scale) { return asio_c1<asio_concurrent>(scale, true); }});
+  cases.push_back({"C2 ping-pong, 1 executor", "asio::experimental::channel", "ns/round trip", false, false,
+                   role::peer, asio_c2});
+#else
+  std::fputs("note: Boost.Asio channels skipped (apt-get install libboost1.81-dev)\n", stderr);
+#endif
+  std::stable_sort(cases.begin(), cases.end(),
+                   [](const bench_case& a, const bench_case& b) { return a.workload < b.workload; });
   return run_main(argc, argv, cases);
 }
