@@ -2,6 +2,7 @@
 
 /// The umbrella header: every public facility of cosync.
 
+#include <cosync/channel.hpp>
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
 #include <cosync/runtime.hpp>
@@ -9,4 +10,5 @@
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>
+#include <cosync/try_status.hpp>
 #include <cosync/when_all.hpp>

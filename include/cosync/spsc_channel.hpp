@@ -18,6 +18,7 @@
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/spsc_ring.hpp>
+#include <cosync/try_status.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -26,14 +27,6 @@
 #include <utility>
 
 namespace cosync {
-
-/// Why a try_send or try_recv did not transfer a value.
-enum class try_status {
-  ok,      ///< the value was transferred
-  full,    ///< try_send: no room now
-  empty,   ///< try_recv: nothing buffered now
-  closed,  ///< try_send: the channel is closed; try_recv: closed and drained
-};
 
 /// An awaitable SPSC channel of `T` (see the file comment for the rules).
 ///

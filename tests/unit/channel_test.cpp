@@ -1,0 +1,246 @@
+#include <cosync/channel.hpp>
+#include <cosync/runtime.hpp>
+#include <cosync/task.hpp>
+#include <cosync/timer.hpp>
+#include <cosync/when_all.hpp>
+
+#include <chrono>
+#include <deque>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "counted.hpp"
+#include "runtime_fixture.hpp"
+
+using cosync::channel;
+using cosync::task;
+using cosync::try_status;
+using namespace std::chrono_literals;
+
+TEST_CASE("channel try operations say ok, full, empty and closed", "[channel][unit]") {
+  channel<int> ch{2};
+  CHECK(ch.capacity() == 2);
+  int out = -1;
+  CHECK(ch.try_recv(out) == try_status::empty);
+  CHECK(ch.try_send(1) == try_status::ok);
+  CHECK(ch.try_send(2) == try_status::ok);
+  CHECK(ch.try_send(3) == try_status::full);
+  CHECK(ch.size_approx() == 2);
+  CHECK(ch.try_recv(out) == try_status::ok);
+  CHECK(out == 1);
+  ch.close();
+  ch.close();  // idempotent
+  CHECK(ch.is_closed());
+  CHECK(ch.try_send(4) == try_status::closed);
+  CHECK(ch.try_recv(out) == try_status::ok);  // buffered values drain after the close
+  CHECK(out == 2);
+  CHECK(ch.try_recv(out) == try_status::closed);
+}
+
+TEST_CASE("an impossible channel capacity throws std::length_error", "[channel][unit]") {
+  CHECK_THROWS_AS(channel<int>{channel<int>::max_capacity + 1}, std::length_error);
+}
+
+TEST_CASE("a rendezvous channel's try operations find no partner", "[channel][unit]") {
+  channel<int> ch{0};
+  int out = 0;
+  CHECK(ch.try_send(1) == try_status::full);
+  CHECK(ch.try_recv(out) == try_status::empty);
+}
+
+COSYNC_TEST_CASE("a rendezvous send completes only when a receiver takes the value", "[channel][unit]") {
+  channel<std::string> ch{0};
+  std::vector<std::string> log;
+  auto sender = [&]() -> task<void> {
+    log.push_back("send starts");
+    co_await ch.send(std::string{"hello"});
+    log.push_back("send done");
+  };
+  auto receiver = [&]() -> task<void> {
+    co_await cosync::sleep_for(2ms);
+    log.push_back("recv starts");
+    auto v = co_await ch.recv();
+    log.push_back("got " + v.value_or("nothing"));
+  };
+  co_await cosync::when_all(sender(), receiver());
+  CHECK(log == std::vector<std::string>{"send starts", "recv starts", "got hello", "send done"});
+}
+
+COSYNC_TEST_CASE("blocked senders are served in the order they blocked", "[channel][unit]") {
+  channel<int> ch{1};
+  CHECK(ch.try_send(0) == try_status::ok);  // full from now on
+  auto sender = [&](int v, std::chrono::milliseconds delay) -> task<void> {
+    co_await cosync::sleep_for(delay);
+    co_await ch.send(int{v});
+  };
+  auto receiver = [&]() -> task<std::vector<int>> {
+    co_await cosync::sleep_for(20ms);  // all three are parked by now, in order 1, 2, 3
+    std::vector<int> got;
+    for (int i = 0; i < 4; ++i) {
+      got.push_back((co_await ch.recv()).value_or(-1));
+    }
+    co_return got;
+  };
+  auto [a, b, c, got] = co_await cosync::when_all(sender(3, 6ms), sender(1, 1ms), sender(2, 3ms), receiver());
+  CHECK(got == std::vector<int>{0, 1, 2, 3});
+}
+
+COSYNC_TEST_CASE("blocked receivers are served in the order they blocked", "[channel][unit]") {
+  channel<int> ch{4};
+  std::vector<int> order;
+  auto receiver = [&](int id, std::chrono::milliseconds delay) -> task<void> {
+    co_await cosync::sleep_for(delay);
+    auto v = co_await ch.recv();
+    order.push_back(id * 100 + v.value_or(-1));
+  };
+  auto sender = [&]() -> task<void> {
+    co_await cosync::sleep_for(20ms);
+    for (int v = 1; v <= 3; ++v) {
+      co_await ch.send(int{v});
+    }
+  };
+  co_await cosync::when_all(receiver(2, 3ms), receiver(1, 1ms), receiver(3, 6ms), sender());
+  CHECK(order == std::vector<int>{101, 202, 303});
+}
+
+COSYNC_TEST_CASE("close wakes every parked receiver with nullopt and every parked sender with channel_closed",
+                 "[channel][unit]") {
+  channel<std::unique_ptr<int>> empty{4};
+  channel<std::unique_ptr<int>> full{1};
+  co_await full.send(std::make_unique<int>(0));
+  int nullopts = 0;
+  int closed_sends = 0;
+  int kept_values = 0;
+  auto receiver = [&]() -> task<void> { nullopts += (co_await empty.recv()).has_value() ? 0 : 1; };
+  auto sender = [&](int v) -> task<void> {
+    auto value = std::make_unique<int>(v);
+    try {
+      co_await full.send(std::move(value));
+    } catch (const cosync::channel_closed&) {
+      ++closed_sends;
+    }
+    kept_values += value != nullptr && *value == v ? 1 : 0;  // a failed send does not take it
+  };
+  auto closer = [&]() -> task<void> {
+    co_await cosync::sleep_for(5ms);
+    empty.close();
+    full.close();
+  };
+  co_await cosync::when_all(receiver(), receiver(), sender(1), sender(2), closer());
+  CHECK(nullopts == 2);
+  CHECK(closed_sends == 2);
+  CHECK(kept_values == 2);
+  auto first = co_await full.recv();  // what was buffered before the close is still delivered
+  REQUIRE(first.has_value());
+  CHECK(**first == 0);
+  CHECK_FALSE((co_await full.recv()).has_value());
+}
+
+COSYNC_TEST_CASE("cancel withdraws a parked recv, but a recv already handed a value keeps it",
+                 "[channel][unit]") {
+  channel<int> ch{1};
+  auto parked = ch.recv();
+  CHECK_FALSE(parked.await_ready());
+  // Park it by hand (as a select or task group would), then withdraw it: nothing consumed.
+  CHECK(parked.await_suspend(std::noop_coroutine()));
+  CHECK(parked.cancel());
+  CHECK(ch.try_send(5) == try_status::ok);
+  int out = 0;
+  CHECK(ch.try_recv(out) == try_status::ok);
+  CHECK(out == 5);
+
+  auto handed = ch.recv();
+  CHECK(handed.await_suspend(std::noop_coroutine()));
+  CHECK(ch.try_send(7) == try_status::ok);  // goes straight to the parked receiver
+  CHECK_FALSE(handed.cancel());             // too late: the value is its
+  CHECK(handed.await_resume() == 7);
+  co_return;
+}
+
+COSYNC_TEST_CASE("a parked receiver resumes on its own executor when woken from another", "[channel][unit]") {
+  channel<int> ch{2};
+  const std::size_t home = cosync::this_executor();
+  auto remote_sender = [&]() -> task<void> {
+    co_await cosync::switch_to(1 - home);
+    co_await cosync::sleep_for(2ms);
+    co_await ch.send(9);
+  };
+  std::size_t resumed_on = 99;
+  auto receiver = [&]() -> task<int> {
+    auto v = co_await ch.recv();
+    resumed_on = cosync::this_executor();
+    co_return v.value_or(-1);
+  };
+  auto [got, ignored] = co_await cosync::when_all(receiver(), remote_sender());
+  CHECK(got == 9);
+  CHECK(resumed_on == home);
+}
+
+TEST_CASE("try_recv_n takes up to max values and refills from parked senders", "[channel][unit]") {
+  channel<int> ch{8};
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(ch.try_send(int{i}) == try_status::ok);
+  }
+  std::vector<int> out;
+  CHECK(ch.try_recv_n(std::back_inserter(out), 3) == 3);
+  CHECK(ch.try_recv_n(std::back_inserter(out), 10) == 2);
+  CHECK(out == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("values left in a destroyed channel are destroyed exactly once", "[channel][unit]") {
+  cosync::test::counted::reset();
+  {
+    channel<cosync::test::counted> ch{8};
+    for (std::uint64_t i = 0; i < 5; ++i) {
+      REQUIRE(ch.try_send(cosync::test::counted{i}) == try_status::ok);
+    }
+    auto one = ch.try_recv();
+    REQUIRE(one.has_value());
+  }
+  CHECK(cosync::test::counted::live() == 0);
+}
+
+TEST_CASE("try operations and close match a reference model over random sequences", "[channel][unit]") {
+  // The differential test of issue #4, for the non-suspending operations: a plain deque with a
+  // capacity and a closed flag is the model; every status and every value must agree.
+  std::mt19937_64 rng{20261127};
+  for (int round = 0; round < 200; ++round) {
+    const std::size_t capacity = rng() % 5;
+    channel<int> ch{capacity};
+    std::deque<int> model;
+    bool closed = false;
+    int next = 0;
+    for (int step = 0; step < 200; ++step) {
+      const auto op = rng() % 10;
+      if (op < 5) {
+        const int v = next++;
+        const try_status expected = closed                     ? try_status::closed
+                                    : model.size() == capacity ? try_status::full
+                                                               : try_status::ok;
+        if (expected == try_status::ok) {
+          model.push_back(v);
+        }
+        REQUIRE(ch.try_send(int{v}) == expected);
+      } else if (op < 9) {
+        int out = -1;
+        const try_status got = ch.try_recv(out);
+        if (!model.empty()) {
+          REQUIRE(got == try_status::ok);
+          REQUIRE(out == model.front());
+          model.pop_front();
+        } else {
+          REQUIRE(got == (closed ? try_status::closed : try_status::empty));
+        }
+      } else if (rng() % 8 == 0) {
+        ch.close();
+        closed = true;
+      }
+      REQUIRE(ch.size_approx() == model.size());
+    }
+  }
+}
