@@ -1,16 +1,17 @@
-// channel_bench: the channel workloads of BENCHMARKING.md for the channels built so far
-// (spsc_channel), each beside the raw spsc_ring figure it is judged against, in the same run.
+// channel_bench: the channel workloads of BENCHMARKING.md for spsc_channel and the MPMC
+// channel, each beside the raw spsc_ring figure it is judged against, in the same run.
 //
 //   C1  one producer coroutine → one consumer coroutine, capacity 1024, 10^7 messages: on one
 //       executor, and with the two on executors 0 and 1 (beside the raw ring's R2 stream).
 //   C2  ping-pong between two coroutines over two channels of capacity 1: round trip ns, on one
 //       executor and across two (beside the raw ring's R3 round trip).
+//   C3  4 producers → 4 consumers over one MPMC channel of capacity 1024, on 2 executors.
 //
 // Beside them, when libboost1.81-dev is installed, Boost.Asio's experimental::channel (one
 // thread, one io_context) and concurrent_channel (two threads, one io_context each, pinned like
-// the executors), driven by C++20 coroutines (asio::awaitable). The MPMC channel (C3) comes with
-// cosync::channel.
+// the executors), driven by C++20 coroutines (asio::awaitable).
 
+#include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
@@ -44,10 +45,11 @@ cosync::runtime_config pinned(std::size_t executors) {
   return cosync::runtime_config{.executors = executors, .pin_threads = true};
 }
 
+template <class Channel>
 result c1_stream(double scale, std::size_t executors) {
   const u64 n = scaled(1e7, scale);
   cosync::runtime rt{pinned(executors)};
-  cosync::spsc_channel<u64> ch{1024};
+  Channel ch{1024};
   auto producer = [&]() -> task<void> {
     for (u64 i = 0; i < n; ++i) {
       co_await ch.send(u64{i});
@@ -75,11 +77,12 @@ result c1_stream(double scale, std::size_t executors) {
   return cosync::sync_wait(rt, both());
 }
 
+template <class Channel>
 result c2_ping_pong(double scale, std::size_t executors) {
   const u64 n = scaled(1e6, scale);
   cosync::runtime rt{pinned(executors)};
-  cosync::spsc_channel<u64> ping{1};
-  cosync::spsc_channel<u64> pong{1};
+  Channel ping{1};
+  Channel pong{1};
   auto echo = [&]() -> task<void> {
     co_await cosync::switch_to(executors - 1);
     while (auto v = co_await ping.recv()) {
@@ -188,22 +191,84 @@ result asio_c2(double scale) {
 }
 #endif
 
+// C3: 4 producers and 4 consumers, alternating between executors 0 and 1, over one channel of
+// capacity 1024; every value is counted and summed.
+result c3_mpmc(double scale) {
+  constexpr std::size_t sides = 4;
+  const u64 per_producer = scaled(2.5e6, scale);
+  cosync::runtime rt{pinned(2)};
+  cosync::channel<u64> ch{1024};
+  auto producer = [&](std::size_t p) -> task<void> {
+    co_await cosync::switch_to(p % 2);
+    for (u64 j = 0; j < per_producer; ++j) {
+      co_await ch.send(u64{j});
+    }
+  };
+  auto consumer = [&](std::size_t c) -> task<std::pair<u64, u64>> {
+    co_await cosync::switch_to(c % 2);
+    u64 count = 0;
+    u64 sum = 0;
+    while (auto v = co_await ch.recv()) {
+      ++count;
+      sum += *v;
+    }
+    co_return std::pair{count, sum};
+  };
+  auto all = [&]() -> task<result> {
+    std::vector<task<void>> producers;
+    std::vector<task<std::pair<u64, u64>>> consumers;
+    for (std::size_t i = 0; i < sides; ++i) {
+      producers.push_back(producer(i));
+      consumers.push_back(consumer(i));
+    }
+    auto produce = [&]() -> task<void> {
+      co_await cosync::when_all(std::move(producers));
+      ch.close();
+    };
+    auto consume = [&]() -> task<std::vector<std::pair<u64, u64>>> {
+      co_return co_await cosync::when_all(std::move(consumers));
+    };
+    const auto start = steady::now();
+    auto [ignored, tallies] = co_await cosync::when_all(produce(), consume());
+    const double rate = static_cast<double>(sides * per_producer) / seconds_since(start);
+    u64 count = 0;
+    u64 sum = 0;
+    for (const auto& [c, s] : tallies) {
+      count += c;
+      sum += s;
+    }
+    co_return result{rate / 1e6,
+                     {{"ns_per_msg", 1e9 / rate}},
+                     count == sides * per_producer && sum == sides * triangle(per_producer)};
+  };
+  return cosync::sync_wait(rt, all());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<bench_case> cases;
   cases.push_back({"C1 stream, 1 executor", "spsc_channel", "M msg/s", true, false, role::ours,
-                   [](double scale) { return c1_stream(scale, 1); }});
+                   [](double scale) { return c1_stream<cosync::spsc_channel<u64>>(scale, 1); }});
   cases.push_back({"C1 stream, 2 executors", "raw spsc_ring (R2 cap=1024)", "M msg/s", true, true,
                    role::baseline, [](double scale) { return r2_stream<cosync_ring>(scale, 1024); }});
   cases.push_back({"C1 stream, 2 executors", "spsc_channel", "M msg/s", true, true, role::ours,
-                   [](double scale) { return c1_stream(scale, 2); }});
+                   [](double scale) { return c1_stream<cosync::spsc_channel<u64>>(scale, 2); }});
   cases.push_back({"C2 ping-pong, 1 executor", "spsc_channel", "ns/round trip", false, false, role::ours,
-                   [](double scale) { return c2_ping_pong(scale, 1); }});
+                   [](double scale) { return c2_ping_pong<cosync::spsc_channel<u64>>(scale, 1); }});
   cases.push_back({"C2 ping-pong, 2 executors", "raw spsc_ring (R3)", "ns/round trip", false, true,
                    role::baseline, r3_ping_pong<cosync_ring>});
   cases.push_back({"C2 ping-pong, 2 executors", "spsc_channel", "ns/round trip", false, true, role::ours,
-                   [](double scale) { return c2_ping_pong(scale, 2); }});
+                   [](double scale) { return c2_ping_pong<cosync::spsc_channel<u64>>(scale, 2); }});
+  cases.push_back({"C1 stream, 1 executor", "channel (MPMC)", "M msg/s", true, false, role::ours,
+                   [](double scale) { return c1_stream<cosync::channel<u64>>(scale, 1); }});
+  cases.push_back({"C1 stream, 2 executors", "channel (MPMC)", "M msg/s", true, true, role::ours,
+                   [](double scale) { return c1_stream<cosync::channel<u64>>(scale, 2); }});
+  cases.push_back({"C2 ping-pong, 1 executor", "channel (MPMC)", "ns/round trip", false, false, role::ours,
+                   [](double scale) { return c2_ping_pong<cosync::channel<u64>>(scale, 1); }});
+  cases.push_back({"C2 ping-pong, 2 executors", "channel (MPMC)", "ns/round trip", false, true, role::ours,
+                   [](double scale) { return c2_ping_pong<cosync::channel<u64>>(scale, 2); }});
+  cases.push_back({"C3 4x4 MPMC, 2 executors", "channel (MPMC)", "M msg/s", true, true, role::ours, c3_mpmc});
 #if COSYNC_HAVE_ASIO_CHANNEL
   using asio_channel = asio::experimental::channel<void(asio_error, u64)>;
   using asio_concurrent = asio::experimental::concurrent_channel<void(asio_error, u64)>;
