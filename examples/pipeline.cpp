@@ -1,18 +1,24 @@
-// A three-stage pipeline on three threads joined by two spsc_rings:
+// The example pipeline, as coroutines on cosync's channels:
 //
-//   generate ──ring──▶ transform ──ring──▶ aggregate
+//                      ┌─▶ transform ─┐
+//   generate ──jobs──▶ ├─▶ transform ─┤──results──▶ aggregate
+//                      └─▶ transform ─┘
+//        (fan-out over an MPMC channel)   (fan-in over another)
 //
-// The generator emits 0, 1, 2, ...; the transformer hashes each number; the aggregator folds the
-// hashes into a checksum. On a terminal it shows live progress; at the end it prints the
-// checksum, checks it against a single-threaded recomputation, and reports the throughput.
+// The generator sends batches of numbers; a transform worker per executor hashes each batch; the
+// aggregator folds the hashes into a checksum. Full channels slow the generator down
+// (backpressure) and empty ones park the workers; nothing polls. When the generator is done it
+// closes `jobs`; the workers drain it and finish; the last one closes `results`. On a terminal a
+// live progress line is shown. At the end the checksum is checked against a single-threaded
+// recomputation and the throughput printed.
 //
-//   pipeline [--items N]     (default 500,000,000)
-//
-// Each stage waits on an empty or full ring by spinning briefly and then yielding, so the
-// pipeline still flows when it has more threads than the machine has cores. (Coroutine stages on
-// cosync's channels, which park instead, replace this in a later example.)
+//   pipeline [--items N]     (default 300,000,000)
 
-#include <cosync/spsc_ring.hpp>
+#include <cosync/channel.hpp>
+#include <cosync/runtime.hpp>
+#include <cosync/task.hpp>
+#include <cosync/timer.hpp>
+#include <cosync/when_all.hpp>
 
 #include <unistd.h>
 
@@ -22,14 +28,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <span>
 #include <thread>
+#include <vector>
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-constexpr std::size_t ring_capacity = 4096;
-constexpr std::size_t batch = 64;  // items moved per ring operation
+using batch = std::vector<std::uint64_t>;
+constexpr std::size_t batch_size = 4096;
 
 // The transform stage: a strong 64-bit mix (splitmix64's finaliser).
 std::uint64_t transform(std::uint64_t x) noexcept {
@@ -39,44 +45,89 @@ std::uint64_t transform(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-// The aggregate stage's fold: order-sensitive, so a lost, duplicated or reordered item shows.
-std::uint64_t fold(std::uint64_t sum, std::uint64_t value) noexcept {
-  return sum * 31 + value;
-}
-
-void wait_a_little(unsigned& idle) noexcept {
-  if (++idle > 64) {
-    std::this_thread::yield();
+// Workers finish in any order, so the aggregate is order-independent: a sum and an xor.
+struct checksum {
+  std::uint64_t sum = 0;
+  std::uint64_t xored = 0;
+  void add(std::uint64_t v) noexcept {
+    sum += v;
+    xored ^= v;
   }
-}
+  bool operator==(const checksum&) const = default;
+};
 
-// Pushes all of `items` into `ring`, waiting while it is full.
-void push_all(cosync::spsc_ring<std::uint64_t>& ring, std::span<const std::uint64_t> items) {
-  unsigned idle = 0;
-  while (!items.empty()) {
-    const std::size_t pushed = ring.try_push_n(items);
-    if (pushed == 0) {
-      wait_a_little(idle);
-    } else {
-      idle = 0;
+cosync::task<void> generate(cosync::channel<batch>& jobs, std::uint64_t items) {
+  for (std::uint64_t next = 0; next < items;) {
+    batch b;
+    b.reserve(batch_size);
+    for (; b.size() < batch_size && next < items; ++next) {
+      b.push_back(next);
     }
-    items = items.subspan(pushed);
+    co_await jobs.send(std::move(b));  // waits while the workers are behind
+  }
+  jobs.close();
+}
+
+cosync::task<void> work(std::size_t executor, cosync::channel<batch>& jobs, cosync::channel<batch>& results,
+                        std::atomic<std::size_t>& workers_left) {
+  co_await cosync::switch_to(executor);
+  while (auto b = co_await jobs.recv()) {
+    for (std::uint64_t& x : *b) {
+      x = transform(x);
+    }
+    co_await results.send(std::move(*b));
+  }
+  if (workers_left.fetch_sub(1) == 1) {
+    results.close();  // the last worker out closes the fan-in
   }
 }
 
-// Pops up to `out.size()` items, waiting while the ring is empty; returns how many.
-std::size_t pop_some(cosync::spsc_ring<std::uint64_t>& ring, std::span<std::uint64_t> out) {
-  unsigned idle = 0;
-  for (;;) {
-    if (const std::size_t n = ring.try_pop_n(out)) {
-      return n;
+cosync::task<checksum> aggregate(cosync::channel<batch>& results, std::atomic<std::uint64_t>& progress) {
+  checksum c;
+  while (auto b = co_await results.recv()) {
+    for (std::uint64_t v : *b) {
+      c.add(v);
     }
-    wait_a_little(idle);
+    progress.fetch_add(b->size(), std::memory_order_relaxed);
   }
+  co_return c;
+}
+
+// Live progress on a terminal only, until the aggregate is done.
+cosync::task<void> report(const std::atomic<std::uint64_t>& progress, std::uint64_t items,
+                          clock_type::time_point start) {
+  if (isatty(STDOUT_FILENO) == 0) {
+    co_return;
+  }
+  while (progress.load(std::memory_order_relaxed) < items) {
+    co_await cosync::sleep_for(std::chrono::milliseconds{200});
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    const auto done = progress.load(std::memory_order_relaxed);
+    std::printf("\r%12llu / %llu items  %7.1f M items/s", static_cast<unsigned long long>(done),
+                static_cast<unsigned long long>(items), static_cast<double>(done) / seconds / 1e6);
+    std::fflush(stdout);
+  }
+  std::printf("\n");
+}
+
+cosync::task<checksum> run_pipeline(std::uint64_t items, std::size_t executors,
+                                    clock_type::time_point start) {
+  cosync::channel<batch> jobs{2 * executors};
+  cosync::channel<batch> results{2 * executors};
+  std::atomic<std::size_t> workers_left{executors};
+  std::atomic<std::uint64_t> progress{0};
+  std::vector<cosync::task<void>> workers;
+  for (std::size_t e = 0; e < executors; ++e) {
+    workers.push_back(work(e, jobs, results, workers_left));
+  }
+  auto fan_out = [&]() -> cosync::task<void> { co_await cosync::when_all(std::move(workers)); };
+  auto [generated, worked, total, reported] = co_await cosync::when_all(
+      generate(jobs, items), fan_out(), aggregate(results, progress), report(progress, items, start));
+  co_return total;
 }
 
 std::uint64_t parse_items(int argc, char** argv) {
-  std::uint64_t items = 500'000'000;
+  std::uint64_t items = 300'000'000;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--items") == 0 && i + 1 < argc) {
       char* end = nullptr;
@@ -97,72 +148,20 @@ std::uint64_t parse_items(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const std::uint64_t items = parse_items(argc, argv);
-  cosync::spsc_ring<std::uint64_t> generated{ring_capacity};
-  cosync::spsc_ring<std::uint64_t> transformed{ring_capacity};
-  std::atomic<std::uint64_t> progress{0};  // relaxed: only read for the progress line
-  std::uint64_t checksum = 0;
-
+  const std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
   const auto start = clock_type::now();
-  std::thread generator{[&] {
-    std::uint64_t buffer[batch];
-    for (std::uint64_t next = 0; next < items;) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(batch, items - next));
-      for (std::size_t i = 0; i < n; ++i) {
-        buffer[i] = next++;
-      }
-      push_all(generated, {buffer, n});
-    }
-  }};
-  std::thread transformer{[&] {
-    std::uint64_t buffer[batch];
-    for (std::uint64_t done = 0; done < items;) {
-      const std::size_t n = pop_some(generated, buffer);
-      for (std::size_t i = 0; i < n; ++i) {
-        buffer[i] = transform(buffer[i]);
-      }
-      push_all(transformed, {buffer, n});
-      done += n;
-    }
-  }};
-  std::thread aggregator{[&] {
-    std::uint64_t buffer[batch];
-    std::uint64_t sum = 0;
-    for (std::uint64_t done = 0; done < items;) {
-      const std::size_t n = pop_some(transformed, buffer);
-      for (std::size_t i = 0; i < n; ++i) {
-        sum = fold(sum, buffer[i]);
-      }
-      done += n;
-      progress.store(done, std::memory_order_relaxed);
-    }
-    checksum = sum;
-  }};
-
-  // Live progress on a terminal only: logs and CI get just the final lines.
-  if (isatty(STDOUT_FILENO) != 0) {
-    while (progress.load(std::memory_order_relaxed) < items) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{200});
-      const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-      const auto done = progress.load(std::memory_order_relaxed);
-      std::printf("\r%12llu / %llu items  %7.1f M items/s", static_cast<unsigned long long>(done),
-                  static_cast<unsigned long long>(items), static_cast<double>(done) / seconds / 1e6);
-      std::fflush(stdout);
-    }
-    std::printf("\n");
-  }
-  generator.join();
-  transformer.join();
-  aggregator.join();
+  const checksum got =
+      cosync::run(run_pipeline(items, executors, start), cosync::runtime_config{.executors = executors});
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
 
-  std::uint64_t expected = 0;
+  checksum expected;
   for (std::uint64_t i = 0; i < items; ++i) {
-    expected = fold(expected, transform(i));
+    expected.add(transform(i));
   }
   std::printf("items      %llu\n", static_cast<unsigned long long>(items));
-  std::printf("checksum   %016llx (%s)\n", static_cast<unsigned long long>(checksum),
-              checksum == expected ? "matches" : "MISMATCH");
-  std::printf("throughput %.1f M items/s (%.3f s, 3 threads, 2 rings of %zu)\n",
-              static_cast<double>(items) / seconds / 1e6, seconds, ring_capacity);
-  return checksum == expected ? EXIT_SUCCESS : EXIT_FAILURE;
+  std::printf("checksum   %016llx%016llx (%s)\n", static_cast<unsigned long long>(got.sum),
+              static_cast<unsigned long long>(got.xored), got == expected ? "matches" : "MISMATCH");
+  std::printf("throughput %.1f M items/s (%.3f s, %zu executors, %zu transform workers)\n",
+              static_cast<double>(items) / seconds / 1e6, seconds, executors, executors);
+  return got == expected ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -18,14 +18,17 @@
 #include <cosync/config.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
+#include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
 
 #include <coroutine>
 #include <cstddef>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -121,6 +124,40 @@ class channel {
   };
 
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, value}; }
+
+  /// Sends without suspending as many of `count` values from `first` as fit, in order, under one
+  /// acquisition of the lock; returns how many (each sent value was moved from; the rest are
+  /// untouched). Stops at the first that does not fit, or at a close.
+  template <std::input_iterator It>
+  requires std::is_same_v<std::iter_reference_t<It>, T&> std::size_t try_send_n(It first, std::size_t count) {
+    std::vector<waiter_ref> wake;
+    std::size_t n = 0;
+    {
+      const std::lock_guard lock{mutex_};
+      for (; n < count && give_locked(*first, wake) == try_status::ok; ++n, ++first) {
+      }
+    }
+    resume_all(wake);
+    return n;
+  }
+
+  /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
+  /// channel is full. Batches as many per lock acquisition as fit.
+  ///
+  /// - Lazy (a task); resumes on the sending coroutine's own executor.
+  /// - Throws cosync::channel_closed on a close; the element that failed and those after it are
+  ///   not moved from: they stay with the caller.
+  ///
+  ///     co_await ch.send_n(std::span{batch});
+  task<void> send_n(std::span<T> values) {
+    while (!values.empty()) {
+      values = values.subspan(try_send_n(values.begin(), values.size()));
+      if (!values.empty()) {
+        co_await send(std::move(values.front()));  // parks for room (or throws channel_closed)
+        values = values.subspan(1);
+      }
+    }
+  }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
     return send_awaiter{*this, value};
   }

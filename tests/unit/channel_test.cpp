@@ -244,3 +244,41 @@ TEST_CASE("try operations and close match a reference model over random sequence
     }
   }
 }
+
+COSYNC_TEST_CASE("send_n sends a whole batch in order, waiting for room as it goes", "[channel][unit]") {
+  channel<std::unique_ptr<int>> ch{4};
+  std::vector<std::unique_ptr<int>> batch;
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(std::make_unique<int>(i));
+  }
+  std::vector<int> got;
+  auto receiver = [&]() -> task<void> {
+    while (auto v = co_await ch.recv()) {
+      got.push_back(**v);
+    }
+  };
+  auto sender = [&]() -> task<void> {
+    co_await ch.send_n(std::span{batch});  // 10 values through 4 slots
+    ch.close();
+  };
+  co_await cosync::when_all(receiver(), sender());
+  CHECK(got == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  for (const auto& p : batch) {
+    CHECK(p == nullptr);  // every one was moved out
+  }
+}
+
+TEST_CASE("try_send_n sends what fits and leaves the rest untouched", "[channel][unit]") {
+  channel<std::unique_ptr<int>> ch{3};
+  std::vector<std::unique_ptr<int>> batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(std::make_unique<int>(i));
+  }
+  CHECK(ch.try_send_n(batch.begin(), batch.size()) == 3);
+  CHECK(batch[2] == nullptr);
+  REQUIRE(batch[3] != nullptr);
+  CHECK(*batch[3] == 3);
+  ch.close();
+  CHECK(ch.try_send_n(batch.begin() + 3, 2) == 0);
+  CHECK(batch[3] != nullptr);
+}
