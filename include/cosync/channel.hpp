@@ -90,6 +90,12 @@ class channel {
     send_awaiter(channel & ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
+    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
+    ~send_awaiter() {
+      if (parked_) {
+        (void)cancel();
+      }
+    }
 
     bool await_ready() const noexcept {
       return false;
@@ -121,6 +127,7 @@ class channel {
     std::coroutine_handle<> waiter_;
     detail::executor* home_ = nullptr;
     outcome outcome_ = outcome::pending;
+    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, value}; }
@@ -229,6 +236,12 @@ class channel {
     explicit recv_awaiter(channel & ch) noexcept : channel_{ch} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
+    /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
+    ~recv_awaiter() {
+      if (parked_) {
+        (void)cancel();
+      }
+    }
 
     bool await_ready() const noexcept {
       return false;
@@ -254,6 +267,7 @@ class channel {
     std::optional<T> value_;
     std::coroutine_handle<> waiter_;
     detail::executor* home_ = nullptr;
+    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
@@ -402,6 +416,7 @@ class channel {
           break;
         default:
           senders_.push_back(&s);
+          s.parked_ = true;
           suspend = true;
       }
     }
@@ -416,6 +431,7 @@ class channel {
       const std::lock_guard lock{mutex_};
       if (take_locked(r.value_, wake) == try_status::empty) {
         receivers_.push_back(&r);
+        r.parked_ = true;
         suspend = true;
       }
     }

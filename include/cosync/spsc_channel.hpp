@@ -70,12 +70,19 @@ class spsc_channel {
     send_awaiter(spsc_channel & channel, V & value) noexcept : channel_{channel}, value_{value} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
+    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
+    ~send_awaiter() {
+      if (waiter_) {
+        (void)channel_.sender_.unpark_self(waiter_);
+      }
+    }
 
     bool await_ready() {
       return attempt();
     }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
+      waiter_ = waiter;
       channel_.sender_.park(waiter, detail::current_executor());
       // Room appeared, or the channel closed, between the attempt and the park: do not sleep.
       if (channel_.ring_.size_approx() < channel_.ring_.capacity() || channel_.is_closed()) {
@@ -101,6 +108,7 @@ class spsc_channel {
     spsc_channel& channel_;
     V& value_;
     try_status status_ = try_status::full;
+    std::coroutine_handle<> waiter_;  // set once parked
   };
 
   send_awaiter<T> send(T&& value) noexcept { return {*this, value}; }
@@ -141,12 +149,19 @@ class spsc_channel {
     explicit recv_awaiter(spsc_channel & channel) noexcept : channel_{channel} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
+    /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
+    ~recv_awaiter() {
+      if (waiter_) {
+        (void)channel_.receiver_.unpark_self(waiter_);
+      }
+    }
 
     bool await_ready() {
       return attempt();
     }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
+      waiter_ = waiter;
       channel_.receiver_.park(waiter, detail::current_executor());
       // Data arrived, or the channel closed, between the attempt and the park: do not sleep.
       if (!channel_.ring_.empty_approx() || channel_.is_closed()) {
@@ -172,6 +187,7 @@ class spsc_channel {
     spsc_channel& channel_;
     std::optional<T> value_;
     bool done_ = false;
+    std::coroutine_handle<> waiter_;  // set once parked
   };
 
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }

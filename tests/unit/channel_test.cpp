@@ -1,5 +1,6 @@
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
@@ -11,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -281,4 +283,34 @@ TEST_CASE("try_send_n sends what fits and leaves the rest untouched", "[channel]
   ch.close();
   CHECK(ch.try_send_n(batch.begin() + 3, 2) == 0);
   CHECK(batch[3] != nullptr);
+}
+
+TEST_CASE("coroutines parked in channels that outlive their runtime leave them on shutdown",
+          "[channel][unit]") {
+  channel<int> mpmc{0};
+  cosync::spsc_channel<int> spsc{1};
+  REQUIRE(spsc.try_send(1) == try_status::ok);  // full: a sender will park
+  {
+    cosync::runtime rt{cosync::runtime_config{.executors = 2}};
+    std::atomic<int> parked{0};
+    auto wait_recv = [&]() -> task<void> {
+      parked.fetch_add(1);
+      (void)co_await mpmc.recv();
+    };
+    auto wait_spsc = [&]() -> task<void> {
+      parked.fetch_add(1);
+      co_await spsc.send(2);
+    };
+    rt.spawn(wait_recv(), 0);
+    rt.spawn(wait_recv(), 1);
+    rt.spawn(wait_spsc(), 1);
+    while (parked.load() < 3) {
+      std::this_thread::yield();
+    }
+    std::this_thread::sleep_for(20ms);  // let them park
+  }  // ~runtime destroys the parked frames; their awaiters leave the channels
+  CHECK(mpmc.try_send(1) == try_status::full);  // no stale receiver takes it
+  int out = 0;
+  CHECK(spsc.try_recv(out) == try_status::ok);  // and no stale sender is woken
+  CHECK(out == 1);
 }
