@@ -84,10 +84,10 @@ class channel {
   ///   completed.
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard("co_await it")]] send_awaiter {
+  class [[nodiscard]] send_awaiter {
    public:
-    send_awaiter(channel & ch, T & value) noexcept : channel_{ch}, value_{value} {}
-    send_awaiter(channel & ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
+    send_awaiter(channel& ch, T& value) noexcept : channel_{ch}, value_{value} {}
+    send_awaiter(channel& ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
@@ -97,9 +97,7 @@ class channel {
       }
     }
 
-    bool await_ready() const noexcept {
-      return false;
-    }
+    bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
       waiter_ = waiter;
@@ -113,9 +111,7 @@ class channel {
       }
     }
 
-    bool cancel() {
-      return channel_.withdraw(channel_.senders_, *this);
-    }
+    bool cancel() { return channel_.withdraw(channel_.senders_, *this); }
 
    private:
     friend channel;
@@ -136,7 +132,9 @@ class channel {
   /// acquisition of the lock; returns how many (each sent value was moved from; the rest are
   /// untouched). Stops at the first that does not fit, or at a close.
   template <std::input_iterator It>
-  requires std::is_same_v<std::iter_reference_t<It>, T&> std::size_t try_send_n(It first, std::size_t count) {
+  std::size_t try_send_n(It first, std::size_t count) {
+    static_assert(std::is_same_v<std::iter_reference_t<It>, T&>,
+                  "cosync::channel::try_send_n moves from *first: pass an iterator to non-const T");
     std::vector<waiter_ref> wake;
     std::size_t n = 0;
     {
@@ -231,9 +229,9 @@ class channel {
   ///   handed to a receiver is never lost.
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard("co_await it")]] recv_awaiter {
+  class [[nodiscard]] recv_awaiter {
    public:
-    explicit recv_awaiter(channel & ch) noexcept : channel_{ch} {}
+    explicit recv_awaiter(channel& ch) noexcept : channel_{ch} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
@@ -243,9 +241,7 @@ class channel {
       }
     }
 
-    bool await_ready() const noexcept {
-      return false;
-    }
+    bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
       waiter_ = waiter;
@@ -253,13 +249,9 @@ class channel {
       return channel_.start_recv(*this);
     }
 
-    std::optional<T> await_resume() {
-      return std::move(value_);
-    }
+    std::optional<T> await_resume() { return std::move(value_); }
 
-    bool cancel() {
-      return channel_.withdraw(channel_.receivers_, *this);
-    }
+    bool cancel() { return channel_.withdraw(channel_.receivers_, *this); }
 
    private:
     friend channel;

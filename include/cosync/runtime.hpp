@@ -105,7 +105,7 @@ class runtime {
 /// - cosync::usage_error off-executor or for an index out of range.
 ///
 ///     co_await cosync::switch_to(1);  // now on executor 1
-class [[nodiscard("co_await it")]] switch_awaiter {
+class [[nodiscard]] switch_awaiter {
  public:
   explicit switch_awaiter(std::size_t target) noexcept : target_{target} {}
   switch_awaiter(const switch_awaiter&) = delete;
@@ -129,11 +129,9 @@ class [[nodiscard("co_await it")]] switch_awaiter {
 /// - Not cancellable. cosync::usage_error off-executor.
 ///
 ///     for (auto& item : items) { process(item); co_await cosync::yield(); }
-class [[nodiscard("co_await it")]] yield_awaiter {
+class [[nodiscard]] yield_awaiter {
  public:
-  bool await_ready() const noexcept {
-    return false;
-  }
+  bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> waiter) const;
   void await_resume() const noexcept {}
 };

@@ -65,9 +65,9 @@ class spsc_channel {
   ///
   ///     co_await ch.send(std::move(job));
   template <class V>
-  class [[nodiscard("co_await it")]] send_awaiter {
+  class [[nodiscard]] send_awaiter {
    public:
-    send_awaiter(spsc_channel & channel, V & value) noexcept : channel_{channel}, value_{value} {}
+    send_awaiter(spsc_channel& channel, V& value) noexcept : channel_{channel}, value_{value} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
@@ -77,9 +77,7 @@ class spsc_channel {
       }
     }
 
-    bool await_ready() {
-      return attempt();
-    }
+    bool await_ready() { return attempt(); }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
       waiter_ = waiter;
@@ -144,9 +142,9 @@ class spsc_channel {
   /// - Never throws for a closed channel: closing is how the sender says "no more".
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard("co_await it")]] recv_awaiter {
+  class [[nodiscard]] recv_awaiter {
    public:
-    explicit recv_awaiter(spsc_channel & channel) noexcept : channel_{channel} {}
+    explicit recv_awaiter(spsc_channel& channel) noexcept : channel_{channel} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
@@ -156,9 +154,7 @@ class spsc_channel {
       }
     }
 
-    bool await_ready() {
-      return attempt();
-    }
+    bool await_ready() { return attempt(); }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
       waiter_ = waiter;

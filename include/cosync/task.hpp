@@ -110,15 +110,17 @@ class task_promise<void> final : public task_promise_base {
 ///
 ///     cosync::task<int> answer() { co_return 42; }
 ///     cosync::task<> caller() { int v = co_await answer(); }
+// NOTE: cosync's awaitable classes are [[nodiscard]] without a message: clang-format 14
+// mis-parses `class [[nodiscard("...")]] name {` and mangles the whole class body.
 template <class T>
-class [[nodiscard("a task does nothing until it is awaited")]] task {
+class [[nodiscard]] task {
  public:
   using promise_type = detail::task_promise<T>;
   using value_type = T;
 
   /// An empty task; awaiting it throws cosync::usage_error.
   task() noexcept = default;
-  task(task && other) noexcept : handle_{std::exchange(other.handle_, {})} {}
+  task(task&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -128,16 +130,12 @@ class [[nodiscard("a task does nothing until it is awaited")]] task {
   }
   task(const task&) = delete;
   task& operator=(const task&) = delete;
-  ~task() {
-    destroy();
-  }
+  ~task() { destroy(); }
 
   /// False for a default-constructed or moved-from task.
-  [[nodiscard]] bool valid() const noexcept {
-    return static_cast<bool>(handle_);
-  }
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
-  class [[nodiscard("co_await it")]] awaiter {
+  class [[nodiscard]] awaiter {
    public:
     explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
 
@@ -153,17 +151,13 @@ class [[nodiscard("a task does nothing until it is awaited")]] task {
       return detail::transfer_to(handle_);
     }
 
-    T await_resume() {
-      return handle_.promise().result();
-    }
+    T await_resume() { return handle_.promise().result(); }
 
    private:
     std::coroutine_handle<promise_type> handle_;
   };
 
-  awaiter operator co_await() const noexcept {
-    return awaiter{handle_};
-  }
+  awaiter operator co_await() const noexcept { return awaiter{handle_}; }
 
  private:
   friend promise_type;

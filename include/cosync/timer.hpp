@@ -24,20 +24,14 @@ using steady_clock = std::chrono::steady_clock;
 /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
 ///
 ///     co_await cosync::sleep_for(std::chrono::milliseconds{5});
-class [[nodiscard("co_await it")]] sleep_awaiter {
+class [[nodiscard]] sleep_awaiter {
  public:
-  explicit sleep_awaiter(steady_clock::time_point deadline) noexcept {
-    node_.deadline = deadline;
-  }
+  explicit sleep_awaiter(steady_clock::time_point deadline) noexcept { node_.deadline = deadline; }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
-  ~sleep_awaiter() {
-    detail::cancel_timer(node_);
-  }
+  ~sleep_awaiter() { detail::cancel_timer(node_); }
 
-  bool await_ready() const noexcept {
-    return node_.deadline <= steady_clock::now();
-  }
+  bool await_ready() const noexcept { return node_.deadline <= steady_clock::now(); }
 
   void await_suspend(std::coroutine_handle<> waiter) {
     detail::executor* here = detail::current_executor();

@@ -102,15 +102,13 @@ bool when_all_suspend(when_all_counter& counter, std::size_t children, std::coro
 }
 
 template <class... As>
-class [[nodiscard("co_await it")]] when_all_awaiter {
+class [[nodiscard]] when_all_awaiter {
  public:
   explicit when_all_awaiter(As... awaitables) : awaitables_{std::move(awaitables)...} {}
   when_all_awaiter(const when_all_awaiter&) = delete;
   when_all_awaiter& operator=(const when_all_awaiter&) = delete;
 
-  bool await_ready() const noexcept {
-    return sizeof...(As) == 0;
-  }
+  bool await_ready() const noexcept { return sizeof...(As) == 0; }
 
   bool await_suspend(std::coroutine_handle<> parent) {
     return when_all_suspend(counter_, sizeof...(As), parent,
@@ -150,7 +148,7 @@ class [[nodiscard("co_await it")]] when_all_awaiter {
 };
 
 template <class A>
-class [[nodiscard("co_await it")]] when_all_range_awaiter {
+class [[nodiscard]] when_all_range_awaiter {
   using value = when_all_value_t<A>;
 
  public:
@@ -159,9 +157,7 @@ class [[nodiscard("co_await it")]] when_all_range_awaiter {
   when_all_range_awaiter(const when_all_range_awaiter&) = delete;
   when_all_range_awaiter& operator=(const when_all_range_awaiter&) = delete;
 
-  bool await_ready() const noexcept {
-    return awaitables_.empty();
-  }
+  bool await_ready() const noexcept { return awaitables_.empty(); }
 
   bool await_suspend(std::coroutine_handle<> parent) {
     return when_all_suspend(counter_, awaitables_.size(), parent, [this] {
