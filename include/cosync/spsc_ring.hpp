@@ -106,7 +106,7 @@ class spsc_ring {
     for (size_type i = head_.value.load(std::memory_order_relaxed); i != tail; ++i) {
       std::destroy_at(slot(i));
     }
-    ::operator delete (ro_.value.slots, buffer_bytes(capacity()), std::align_val_t{cache_line_size});
+    ::operator delete (ro_.value.slots, std::align_val_t{cache_line_size});
   }
 
   // ---------------------------------------------------------------- producer side

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "channel_model.hpp"
 #include "counted.hpp"
 #include "runtime_fixture.hpp"
 #include "stress.hpp"
@@ -316,163 +317,23 @@ TEST_CASE("coroutines parked in channels that outlive their runtime leave them o
   CHECK(out == 1);
 }
 
-namespace {
-
-// The reference model for the differential test: Go's channel semantics, written plainly.
-struct channel_model {
-  static constexpr int pending = -1;
-  static constexpr int closed_out = -2;  // a send that threw, a recv that returned nullopt
-  static constexpr int sent = -3;
-
-  std::size_t capacity;
-  std::deque<int> buffer;
-  std::deque<std::pair<int, int>> senders;  // (id, value), oldest first
-  std::deque<int> receivers;                // ids, oldest first
-  bool closed = false;
-  std::vector<int> outcome;  // by operation id
-
-  // A send (try or await): returns the try_status, or parks (await) when full.
-  try_status send(int id, int v, bool await) {
-    if (closed) {
-      outcome[static_cast<std::size_t>(id)] = closed_out;
-      return try_status::closed;
-    }
-    if (!receivers.empty()) {
-      outcome[static_cast<std::size_t>(receivers.front())] = v;
-      receivers.pop_front();
-      outcome[static_cast<std::size_t>(id)] = sent;
-      return try_status::ok;
-    }
-    if (senders.empty() && buffer.size() < capacity) {
-      buffer.push_back(v);
-      outcome[static_cast<std::size_t>(id)] = sent;
-      return try_status::ok;
-    }
-    if (await) {
-      senders.emplace_back(id, v);
-    }
-    return try_status::full;
-  }
-
-  // A receive: the value (and ok), or empty/closed; parks (await) when empty and open.
-  try_status recv(int id, bool await, int& value) {
-    if (!buffer.empty()) {
-      value = buffer.front();
-      buffer.pop_front();
-      if (!senders.empty()) {
-        buffer.push_back(senders.front().second);
-        outcome[static_cast<std::size_t>(senders.front().first)] = sent;
-        senders.pop_front();
-      }
-    } else if (!senders.empty()) {
-      value = senders.front().second;
-      outcome[static_cast<std::size_t>(senders.front().first)] = sent;
-      senders.pop_front();
-    } else if (closed) {
-      outcome[static_cast<std::size_t>(id)] = closed_out;
-      return try_status::closed;
-    } else {
-      if (await) {
-        receivers.push_back(id);
-      }
-      return try_status::empty;
-    }
-    outcome[static_cast<std::size_t>(id)] = value;
-    return try_status::ok;
-  }
-
-  void close() {
-    closed = true;
-    for (const auto& [id, v] : senders) {
-      outcome[static_cast<std::size_t>(id)] = closed_out;
-    }
-    for (int id : receivers) {
-      outcome[static_cast<std::size_t>(id)] = closed_out;
-    }
-    senders.clear();
-    receivers.clear();
-  }
-};
-
-}  // namespace
-
 TEST_CASE("try and await operations and close match a reference model over random sequences",
           "[channel][unit]") {
-  // The differential test of issue #4 with suspending operations: on one executor, each awaited
-  // send or receive runs in its own spawned coroutine that records its outcome; after every step
-  // the driver yields until everything runnable has run, then every outcome must match the model.
-  const std::uint64_t seed = cosync::test::stress_seed("channel differential test");
-  std::mt19937_64 rng{seed};
+  // The differential test of issue #4 as a seeded randomized test; tests/fuzz/channel_fuzz.cpp
+  // runs the same check with libFuzzer choosing the operations.
+  std::mt19937_64 rng{cosync::test::stress_seed("channel differential test")};
   cosync::runtime rt{cosync::runtime_config{.executors = 1}};
   for (int round = 0; round < 40; ++round) {
     const std::size_t capacity = rng() % 4;
     INFO("round " << round << ", capacity " << capacity);
-    channel<int> ch{capacity};
-    channel_model model{capacity, {}, {}, {}, false, {}};
-    std::vector<int> outcome;  // written by the spawned coroutines, read by the driver
-    bool mismatch = false;
-    auto driver = [&]() -> task<void> {
-      auto settle = [&]() -> task<void> {
-        for (int i = 0; i < 4; ++i) {
-          co_await cosync::yield();
-        }
-      };
-      for (int step = 0; step < 60; ++step) {
-        const int id = static_cast<int>(outcome.size());
-        outcome.push_back(channel_model::pending);
-        model.outcome.push_back(channel_model::pending);
-        const auto op = rng() % 20;
-        if (op < 6) {  // await send
-          (void)model.send(id, id, true);
-          rt.spawn([](channel<int>& c, std::vector<int>& out, int i) -> task<void> {
-            try {
-              co_await c.send(int{i});
-              out[static_cast<std::size_t>(i)] = channel_model::sent;
-            } catch (const cosync::channel_closed&) {
-              out[static_cast<std::size_t>(i)] = channel_model::closed_out;
-            }
-          }(ch, outcome, id));
-        } else if (op < 12) {  // await recv
-          int ignored = 0;
-          (void)model.recv(id, true, ignored);
-          rt.spawn([](channel<int>& c, std::vector<int>& out, int i) -> task<void> {
-            auto v = co_await c.recv();
-            out[static_cast<std::size_t>(i)] = v ? *v : channel_model::closed_out;
-          }(ch, outcome, id));
-        } else if (op < 15) {  // try send
-          const try_status expected = model.send(id, id, false);
-          const try_status got = ch.try_send(int{id});
-          mismatch |= got != expected;
-          if (got == try_status::ok) {
-            outcome[static_cast<std::size_t>(id)] = channel_model::sent;
-          } else if (got == try_status::closed) {
-            outcome[static_cast<std::size_t>(id)] = channel_model::closed_out;
+    int steps = 0;
+    const bool agrees =
+        cosync::test::channel_agrees_with_model(rt, capacity, [&]() -> std::optional<unsigned> {
+          if (steps++ == 60) {
+            return std::nullopt;
           }
-        } else if (op < 19) {  // try recv
-          int expected_value = 0;
-          const try_status expected = model.recv(id, false, expected_value);
-          int got_value = 0;
-          const try_status got = ch.try_recv(got_value);
-          mismatch |= got != expected || (got == try_status::ok && got_value != expected_value);
-          if (got == try_status::ok) {
-            outcome[static_cast<std::size_t>(id)] = got_value;
-          } else if (got == try_status::closed) {
-            outcome[static_cast<std::size_t>(id)] = channel_model::closed_out;
-          }
-        } else {
-          model.close();
-          ch.close();
-        }
-        co_await settle();
-        mismatch |= outcome != model.outcome;
-      }
-      model.close();
-      ch.close();  // releases everything still parked
-      co_await settle();
-      mismatch |= outcome != model.outcome;
-    };
-    cosync::sync_wait(rt, driver());
-    CHECK_FALSE(mismatch);
-    CHECK(outcome == model.outcome);
+          return static_cast<unsigned>(rng());
+        });
+    CHECK(agrees);
   }
 }

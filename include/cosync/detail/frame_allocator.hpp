@@ -28,7 +28,7 @@ class frame_cache {
     for (std::size_t c = 0; c < size_classes; ++c) {
       while (node* n = free_[c]) {
         free_[c] = n->next;
-        ::operator delete(n, (c + 1) * granule);
+        release(n, (c + 1) * granule);
       }
       count_[c] = max_per_class;  // frames freed during thread exit go straight to the allocator
     }
@@ -50,11 +50,11 @@ class frame_cache {
   void deallocate(void* p, std::size_t bytes) noexcept {
     const std::size_t c = class_of(bytes);
     if (c >= size_classes) {
-      ::operator delete(p, bytes);
+      release(p, bytes);
       return;
     }
     if (!enabled || count_[c] >= max_per_class) {
-      ::operator delete(p, (c + 1) * granule);
+      release(p, (c + 1) * granule);
       return;
     }
     free_[c] = new (p) node{free_[c]};
@@ -74,6 +74,16 @@ class frame_cache {
 
   static constexpr std::size_t class_of(std::size_t bytes) noexcept {
     return (bytes - 1) / granule;
+  }
+
+  // Sized delete where the compiler provides it (GCC; Clang before 19 only with
+  // -fsized-deallocation), plain delete otherwise.
+  static void release(void* p, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__cpp_sized_deallocation)
+    ::operator delete(p, bytes);
+#else
+    ::operator delete(p);
+#endif
   }
 
   std::array<node*, size_classes> free_{};

@@ -36,7 +36,8 @@ namespace cosync::detail {
 /// P2 / N2 above: orders this thread's earlier stores before its later loads.
 inline void store_load_fence() noexcept {
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wpragmas"                 // GCC: an option it does not know
+#pragma GCC diagnostic ignored "-Wunknown-warning-option"  // Clang: likewise
 #pragma GCC diagnostic ignored "-Wtsan"
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #pragma GCC diagnostic pop
