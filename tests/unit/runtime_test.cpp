@@ -85,11 +85,11 @@ double cpu_seconds() {
 
 TEST_CASE("a bad runtime configuration throws cosync::config_error", "[runtime][unit]") {
   CHECK_THROWS_AS(runtime{runtime_config{.executors = 0}}, cosync::config_error);
-  CHECK_THROWS_WITH(runtime{runtime_config{.executors = 0}}, Catch::Matchers::Contains("at least 1"));
+  CHECK_THROWS_WITH(runtime{runtime_config{.executors = 0}}, cosync::test::contains("at least 1"));
   CHECK_THROWS_AS(runtime{runtime_config{.executors = runtime::max_executors + 1}}, cosync::config_error);
   CHECK_THROWS_AS((runtime{runtime_config{.executors = 1, .mesh_ring_capacity = 0}}), cosync::config_error);
   ::setenv("COSYNC_BACKEND", "carrier-pigeon", 1);
-  CHECK_THROWS_WITH(runtime{runtime_config{.executors = 1}}, Catch::Matchers::Contains("COSYNC_BACKEND"));
+  CHECK_THROWS_WITH(runtime{runtime_config{.executors = 1}}, cosync::test::contains("COSYNC_BACKEND"));
   ::unsetenv("COSYNC_BACKEND");
 }
 
@@ -112,7 +112,7 @@ TEST_CASE("off-executor misuse throws cosync::usage_error", "[runtime][unit]") {
   runtime rt{runtime_config{.executors = 1}};
   auto nested = [&rt]() -> task<int> { co_return cosync::sync_wait(rt, add(1, 1)); };
   CHECK_THROWS_WITH(cosync::sync_wait(rt, nested()),
-                    Catch::Matchers::Contains("sync_wait called on an executor"));
+                    cosync::test::contains("sync_wait called on an executor"));
   auto far_away = []() -> task<void> { co_await cosync::switch_to(7); };
   CHECK_THROWS_AS(cosync::sync_wait(rt, far_away()), cosync::usage_error);
   CHECK_THROWS_AS(rt.spawn(task<void>{}), cosync::usage_error);
