@@ -137,6 +137,12 @@ double two_threads(Produce produce, Consume consume) {
   return s;
 }
 
+// A streaming workload's result: M msg/s, with ns/msg beside it.
+inline result stream_result(u64 n, double seconds, bool verified) {
+  const double rate = static_cast<double>(n) / seconds;
+  return {rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, verified};
+}
+
 template <class Q>
 result r2_stream(double scale, std::size_t capacity) {
   const u64 n = scaled(1e8, scale);
@@ -167,8 +173,7 @@ result r2_stream(double scale, std::size_t capacity) {
           }
         }
       });
-  const double rate = static_cast<double>(n) / s;
-  return {rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, in_order && sum == triangle(n)};
+  return stream_result(n, s, in_order && sum == triangle(n));
 }
 
 template <class Q>
@@ -216,8 +221,7 @@ result r2_bulk(double scale, std::size_t capacity) {
           }
         }
       });
-  const double rate = static_cast<double>(n) / s;
-  return {rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, in_order && sum == triangle(n)};
+  return stream_result(n, s, in_order && sum == triangle(n));
 }
 
 template <class Q>

@@ -72,6 +72,30 @@ class channel {
     return try_send_impl(copy);
   }
 
+  /// A coroutine to resume, and the executor to resume it on.
+  struct waiter_ref {
+    std::coroutine_handle<> handle;
+    detail::executor* home;
+  };
+
+  /// What a parked send and a parked receive share: whom to resume, where, and whether it was
+  /// ever queued (so its destructor knows whether to leave the queue).
+  class parked_party {
+   protected:
+    void record(std::coroutine_handle<> waiter) noexcept {
+      waiter_ = waiter;
+      home_ = detail::current_executor();
+    }
+
+    std::coroutine_handle<> waiter_;
+    detail::executor* home_ = nullptr;
+    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
+
+   private:
+    friend channel;
+    [[nodiscard]] waiter_ref wake_ref() const noexcept { return {waiter_, home_}; }
+  };
+
   /// Awaits room (or a receiver, at capacity 0), then sends; made by send().
   ///
   /// - Lazy; completes without suspending when a receiver is parked or there is room.
@@ -84,7 +108,7 @@ class channel {
   ///   completed.
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter {
+  class [[nodiscard]] send_awaiter : public parked_party {
    public:
     send_awaiter(channel& ch, T& value) noexcept : channel_{ch}, value_{value} {}
     send_awaiter(channel& ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
@@ -92,7 +116,7 @@ class channel {
     send_awaiter& operator=(const send_awaiter&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~send_awaiter() {
-      if (parked_) {
+      if (this->parked_) {
         (void)cancel();
       }
     }
@@ -100,8 +124,7 @@ class channel {
     bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
-      waiter_ = waiter;
-      home_ = detail::current_executor();
+      this->record(waiter);
       return channel_.start_send(*this);
     }
 
@@ -115,15 +138,12 @@ class channel {
 
    private:
     friend channel;
-    enum class outcome { pending, sent, closed, withdrawn };
+    enum class outcome { pending, sent, closed };
 
     channel& channel_;
     std::optional<T> copy_;  // what send(const T&) sends
     T& value_;
-    std::coroutine_handle<> waiter_;
-    detail::executor* home_ = nullptr;
     outcome outcome_ = outcome::pending;
-    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, value}; }
@@ -229,14 +249,14 @@ class channel {
   ///   handed to a receiver is never lost.
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard]] recv_awaiter {
+  class [[nodiscard]] recv_awaiter : public parked_party {
    public:
     explicit recv_awaiter(channel& ch) noexcept : channel_{ch} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~recv_awaiter() {
-      if (parked_) {
+      if (this->parked_) {
         (void)cancel();
       }
     }
@@ -244,8 +264,7 @@ class channel {
     bool await_ready() const noexcept { return false; }
 
     bool await_suspend(std::coroutine_handle<> waiter) {
-      waiter_ = waiter;
-      home_ = detail::current_executor();
+      this->record(waiter);
       return channel_.start_recv(*this);
     }
 
@@ -257,9 +276,6 @@ class channel {
     friend channel;
     channel& channel_;
     std::optional<T> value_;
-    std::coroutine_handle<> waiter_;
-    detail::executor* home_ = nullptr;
-    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
@@ -279,12 +295,12 @@ class channel {
       closed_ = true;
       for (send_awaiter* s : senders_) {
         s->outcome_ = send_awaiter::outcome::closed;
-        wake.push_back({s->waiter_, s->home_});
+        wake.push_back(s->wake_ref());
       }
       senders_.clear();
       // Parked receivers exist only while the buffer is empty: they all get nullopt.
       for (recv_awaiter* r : receivers_) {
-        wake.push_back({r->waiter_, r->home_});
+        wake.push_back(r->wake_ref());
       }
       receivers_.clear();
     }
@@ -302,11 +318,6 @@ class channel {
   }
 
  private:
-  struct waiter_ref {
-    std::coroutine_handle<> handle;
-    detail::executor* home;
-  };
-
   static std::size_t checked(std::size_t capacity) {
     if (capacity > max_capacity) {
       throw std::length_error("cosync::channel: capacity " + std::to_string(capacity) +
@@ -337,7 +348,7 @@ class channel {
       recv_awaiter* r = receivers_.front();
       receivers_.pop_front();
       r->value_.emplace(std::move(value));
-      wake.push_back({r->waiter_, r->home_});
+      wake.push_back(r->wake_ref());
       return try_status::ok;
     }
     if (!senders_.empty() || count_ == capacity_) {  // parked senders go first
@@ -379,7 +390,7 @@ class channel {
     senders_.pop_front();
     pending_.emplace(std::move(s->value_));
     s->outcome_ = send_awaiter::outcome::sent;
-    wake.push_back({s->waiter_, s->home_});
+    wake.push_back(s->wake_ref());
   }
 
   try_status try_send_impl(T& value) {
