@@ -3,36 +3,37 @@
 /// cosync::channel<T>: an awaitable bounded multi-producer multi-consumer channel with close,
 /// backpressure, FIFO service of blocked parties, and a rendezvous mode (capacity 0).
 ///
-/// Algorithm (Go's hchan, on coroutines): a ring buffer of `capacity` values, a FIFO list of
-/// parked senders and one of parked receivers, all guarded by one lock. A send hands its value
-/// straight to the oldest parked receiver if there is one, else buffers it, else parks; a receive
-/// takes the oldest buffered value and moves the oldest parked sender's value into the freed slot
-/// (so a parked sender is never overtaken by a newcomer), else takes straight from a parked
-/// sender (rendezvous), else parks. Close wakes everyone. Parked coroutines are resumed on their
-/// own executors, through the mesh when the waking operation ran elsewhere.
-///
-/// NOTE: this first version takes the lock on every operation, the fast path included. A
-/// lock-free fast path (space or data available, nobody parked) is the next step; the semantics
-/// and tests here are the contract it must keep.
+/// Two layers (docs/design/channel.md has the full argument):
+/// - The fast path is lock-free: while nobody is parked and the channel is open, a send or a
+///   receive claims a slot of a bounded MPMC array with one CAS (detail/channel_buffer.hpp) — no
+///   lock, no fence, no syscall.
+/// - Everything else runs under one lock, Go's hchan on coroutines: FIFO queues of parked senders
+///   and receivers; a send hands its value straight to the oldest parked receiver, else buffers
+///   it, else parks; a receive takes the oldest buffered value and moves the oldest parked
+///   sender's value into the freed slot (a parked sender is never overtaken), else takes straight
+///   from a parked sender (rendezvous), else parks. Close wakes everyone.
+/// The lock holder freezes the array's positions first (a flag in the very words the fast path
+/// CASes), and leaves the fast path switched off while anyone is parked or the channel is
+/// closed, so the two layers never race on a decision. Parked coroutines are resumed on their own
+/// executors, through the mesh when the waking operation ran elsewhere.
 
 #include <cosync/config.hpp>
-#include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/channel_buffer.hpp>
+#include <cosync/detail/parked_queue.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
-#include <deque>
 #include <iterator>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
-#include <vector>
 
 namespace cosync {
 
@@ -52,7 +53,7 @@ class channel {
 
   /// A channel buffering up to `capacity` values; 0 makes a rendezvous channel, where a send
   /// completes only when a receiver takes the value. Above max_capacity: std::length_error.
-  explicit channel(std::size_t capacity) : capacity_{checked(capacity)}, buffer_(capacity) {}
+  explicit channel(std::size_t capacity) : capacity_{checked(capacity)}, buffer_{capacity} {}
   channel(const channel&) = delete;
   channel& operator=(const channel&) = delete;
 
@@ -72,30 +73,6 @@ class channel {
     return try_send_impl(copy);
   }
 
-  /// A coroutine to resume, and the executor to resume it on.
-  struct waiter_ref {
-    std::coroutine_handle<> handle;
-    detail::executor* home;
-  };
-
-  /// What a parked send and a parked receive share: whom to resume, where, and whether it was
-  /// ever queued (so its destructor knows whether to leave the queue).
-  class parked_party {
-   protected:
-    void record(std::coroutine_handle<> waiter) noexcept {
-      waiter_ = waiter;
-      home_ = detail::current_executor();
-    }
-
-    std::coroutine_handle<> waiter_;
-    detail::executor* home_ = nullptr;
-    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
-
-   private:
-    friend channel;
-    [[nodiscard]] waiter_ref wake_ref() const noexcept { return {waiter_, home_}; }
-  };
-
   /// Awaits room (or a receiver, at capacity 0), then sends; made by send().
   ///
   /// - Lazy; completes without suspending when a receiver is parked or there is room.
@@ -108,7 +85,7 @@ class channel {
   ///   completed.
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter : public parked_party {
+  class [[nodiscard]] send_awaiter : private detail::parked_party {
    public:
     send_awaiter(channel& ch, T& value) noexcept : channel_{ch}, value_{value} {}
     send_awaiter(channel& ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
@@ -116,15 +93,22 @@ class channel {
     send_awaiter& operator=(const send_awaiter&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~send_awaiter() {
-      if (this->parked_) {
+      if (parked_) {
         (void)cancel();
       }
     }
 
-    bool await_ready() const noexcept { return false; }
+    /// The fast path: sends at once if the lock-free buffer has room and nobody is parked.
+    bool await_ready() noexcept {
+      if (channel_.buffer_.try_push(value_) == detail::channel_buffer<T>::fast::ok) {
+        outcome_ = outcome::sent;
+        return true;
+      }
+      return false;
+    }
 
-    bool await_suspend(std::coroutine_handle<> waiter) {
-      this->record(waiter);
+    bool await_suspend(std::coroutine_handle<> h) {
+      this->record(h);
       return channel_.start_send(*this);
     }
 
@@ -144,30 +128,44 @@ class channel {
     std::optional<T> copy_;  // what send(const T&) sends
     T& value_;
     outcome outcome_ = outcome::pending;
+    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, value}; }
+  send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
+    return send_awaiter{*this, value};
+  }
 
-  /// Sends without suspending as many of `count` values from `first` as fit, in order, under one
-  /// acquisition of the lock; returns how many (each sent value was moved from; the rest are
-  /// untouched). Stops at the first that does not fit, or at a close.
+  /// Sends without suspending as many of `count` values from `first` as fit, in order; returns
+  /// how many (each sent value was moved from; the rest are untouched). Stops at the first that
+  /// does not fit, or at a close. Lock-free while nobody is parked; otherwise one acquisition of
+  /// the lock for the rest of the batch.
   template <std::input_iterator It>
   std::size_t try_send_n(It first, std::size_t count) {
     static_assert(std::is_same_v<std::iter_reference_t<It>, T&>,
                   "cosync::channel::try_send_n moves from *first: pass an iterator to non-const T");
-    std::vector<waiter_ref> wake;
     std::size_t n = 0;
+    for (; n < count; ++n, ++first) {
+      const auto fast = buffer_.try_push(*first);
+      if (fast == detail::channel_buffer<T>::fast::full) {
+        return n;
+      }
+      if (fast == detail::channel_buffer<T>::fast::slow) {
+        break;
+      }
+    }
+    detail::wake_list wake;
     {
-      const std::lock_guard lock{mutex_};
+      const locked_scope lock{*this};
       for (; n < count && give_locked(*first, wake) == try_status::ok; ++n, ++first) {
       }
     }
-    resume_all(wake);
+    wake.resume_all();
     return n;
   }
 
   /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
-  /// channel is full. Batches as many per lock acquisition as fit.
+  /// channel is full. Batches as many as fit per try_send_n.
   ///
   /// - Lazy (a task); resumes on the sending coroutine's own executor.
   /// - Throws cosync::channel_closed on a close; the element that failed and those after it are
@@ -183,22 +181,13 @@ class channel {
       }
     }
   }
-  send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
-    return send_awaiter{*this, value};
-  }
 
   // ---------------------------------------------------------------- receiving
 
   /// Receives without suspending: ok (into `out`), empty, or closed (closed and drained).
   [[nodiscard]] try_status try_recv(T& out) {
     std::optional<T> value;
-    std::vector<waiter_ref> wake;
-    try_status status = try_status::empty;
-    {
-      const std::lock_guard lock{mutex_};
-      status = take_locked(value, wake);
-    }
-    resume_all(wake);
+    const try_status status = try_recv_impl(value);
     if (status == try_status::ok) {
       out = std::move(*value);
     }
@@ -209,31 +198,35 @@ class channel {
   /// drained" from "empty").
   [[nodiscard]] std::optional<T> try_recv() {
     std::optional<T> value;
-    std::vector<waiter_ref> wake;
-    {
-      const std::lock_guard lock{mutex_};
-      (void)take_locked(value, wake);
-    }
-    resume_all(wake);
+    (void)try_recv_impl(value);
     return value;
   }
 
-  /// Moves up to `max` values, oldest first, to `out` under one acquisition of the lock; returns
-  /// how many. Parked senders refill the buffer as it empties.
+  /// Moves up to `max` values, oldest first, to `out`; returns how many. Lock-free while nobody
+  /// is parked; otherwise one acquisition of the lock for the rest, parked senders refilling the
+  /// buffer as it empties.
   template <class Out>
   std::size_t try_recv_n(Out out, std::size_t max) {
-    std::vector<waiter_ref> wake;
+    std::optional<T> value;
     std::size_t n = 0;
+    for (; n < max; ++n, ++out) {
+      const auto fast = buffer_.try_pop(value);
+      if (fast == detail::channel_buffer<T>::fast::empty) {
+        return n;
+      }
+      if (fast == detail::channel_buffer<T>::fast::slow) {
+        break;
+      }
+      *out = std::move(*value);
+    }
+    detail::wake_list wake;
     {
-      const std::lock_guard lock{mutex_};
-      std::optional<T> value;
-      while (n < max && take_locked(value, wake) == try_status::ok) {
+      const locked_scope lock{*this};
+      for (; n < max && take_locked(value, wake) == try_status::ok; ++n, ++out) {
         *out = std::move(*value);
-        ++out;
-        ++n;
       }
     }
-    resume_all(wake);
+    wake.resume_all();
     return n;
   }
 
@@ -249,22 +242,25 @@ class channel {
   ///   handed to a receiver is never lost.
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard]] recv_awaiter : public parked_party {
+  class [[nodiscard]] recv_awaiter : private detail::parked_party {
    public:
     explicit recv_awaiter(channel& ch) noexcept : channel_{ch} {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~recv_awaiter() {
-      if (this->parked_) {
+      if (parked_) {
         (void)cancel();
       }
     }
 
-    bool await_ready() const noexcept { return false; }
+    /// The fast path: receives at once if the lock-free buffer has a value and nobody is parked.
+    bool await_ready() noexcept {
+      return channel_.buffer_.try_pop(value_) == detail::channel_buffer<T>::fast::ok;
+    }
 
-    bool await_suspend(std::coroutine_handle<> waiter) {
-      this->record(waiter);
+    bool await_suspend(std::coroutine_handle<> h) {
+      this->record(h);
       return channel_.start_recv(*this);
     }
 
@@ -276,6 +272,7 @@ class channel {
     friend channel;
     channel& channel_;
     std::optional<T> value_;
+    bool parked_ = false;  // as in send_awaiter
   };
 
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
@@ -286,38 +283,50 @@ class channel {
   /// then return std::nullopt. Every parked sender (throws, value kept) and receiver (nullopt) is
   /// woken. Idempotent; safe from any thread or coroutine.
   void close() {
-    std::vector<waiter_ref> wake;
+    detail::wake_list wake;
     {
-      const std::lock_guard lock{mutex_};
-      if (closed_) {
+      const locked_scope lock{*this};
+      if (closed_.load(std::memory_order_relaxed)) {
         return;
       }
-      closed_ = true;
-      for (send_awaiter* s : senders_) {
-        s->outcome_ = send_awaiter::outcome::closed;
-        wake.push_back(s->wake_ref());
+      // release: pairs with is_closed()'s acquire, for callers that look before they leap.
+      closed_.store(true, std::memory_order_release);
+      while (detail::parked_party* p = senders_.claim_front()) {
+        as_sender(p).outcome_ = send_awaiter::outcome::closed;
+        wake.push(*p);
       }
-      senders_.clear();
       // Parked receivers exist only while the buffer is empty: they all get nullopt.
-      for (recv_awaiter* r : receivers_) {
-        wake.push_back(r->wake_ref());
+      while (detail::parked_party* p = receivers_.claim_front()) {
+        wake.push(*p);
       }
-      receivers_.clear();
     }
-    resume_all(wake);
+    wake.resume_all();
   }
 
-  [[nodiscard]] bool is_closed() const {
-    const std::lock_guard lock{mutex_};
-    return closed_;
+  [[nodiscard]] bool is_closed() const noexcept {
+    return closed_.load(std::memory_order_acquire);  // acquire: as in close()
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] std::size_t size_approx() const {
-    const std::lock_guard lock{mutex_};
-    return count_;
-  }
+  [[nodiscard]] std::size_t size_approx() const noexcept { return buffer_.size_approx(); }
 
  private:
+  /// The channel's lock, held with the buffer frozen; on release the fast path is switched back
+  /// on unless someone is parked (or, for senders, the channel is closed).
+  class locked_scope {
+   public:
+    explicit locked_scope(channel& ch) : channel_{ch}, lock_{ch.mutex_} { ch.buffer_.freeze(); }
+    locked_scope(const locked_scope&) = delete;
+    locked_scope& operator=(const locked_scope&) = delete;
+    ~locked_scope() {
+      const bool parked = !channel_.senders_.empty() || !channel_.receivers_.empty();
+      channel_.buffer_.thaw(parked, parked || channel_.closed_.load(std::memory_order_relaxed));
+    }
+
+   private:
+    channel& channel_;
+    std::lock_guard<std::mutex> lock_;
+  };
+
   static std::size_t checked(std::size_t capacity) {
     if (capacity > max_capacity) {
       throw std::length_error("cosync::channel: capacity " + std::to_string(capacity) +
@@ -326,90 +335,100 @@ class channel {
     return capacity;
   }
 
-  static void resume_all(const std::vector<waiter_ref>& wake) {
-    for (const waiter_ref& w : wake) {
-      if (w.home != nullptr) {
-        detail::post(*w.home, w.handle);
-      } else {
-        w.handle.resume();  // parked off any executor (a hand-driven coroutine)
-      }
-    }
+  static send_awaiter& as_sender(detail::parked_party* p) noexcept { return static_cast<send_awaiter&>(*p); }
+  static recv_awaiter& as_receiver(detail::parked_party* p) noexcept {
+    return static_cast<recv_awaiter&>(*p);
   }
 
-  // All *_locked functions run with mutex_ held and collect the coroutines to resume in `wake`,
-  // which the caller resumes after unlocking.
+  // The *_locked functions run inside a locked_scope and collect the coroutines to resume in
+  // `wake`, which the caller resumes after unlocking.
 
   // A send: to a parked receiver, else into the buffer; ok, full (nothing done) or closed.
-  try_status give_locked(T& value, std::vector<waiter_ref>& wake) {
-    if (closed_) {
+  try_status give_locked(T& value, detail::wake_list& wake) {
+    if (closed_.load(std::memory_order_relaxed)) {
       return try_status::closed;
     }
-    if (!receivers_.empty()) {  // only while the buffer is empty
-      recv_awaiter* r = receivers_.front();
-      receivers_.pop_front();
-      r->value_.emplace(std::move(value));
-      wake.push_back(r->wake_ref());
+    if (detail::parked_party* p = receivers_.claim_front()) {  // only while the buffer is empty
+      as_receiver(p).value_.emplace(std::move(value));
+      wake.push(*p);
       return try_status::ok;
     }
-    if (!senders_.empty() || count_ == capacity_) {  // parked senders go first
+    if (senders_.has_live() || !buffer_.has_room_frozen()) {  // parked senders go first
       return try_status::full;
     }
-    buffer_[(head_ + count_) % capacity_].emplace(std::move(value));
-    ++count_;
+    buffer_.push_frozen(std::move(value));
     return try_status::ok;
   }
 
   // A receive: the oldest buffered value (refilled from the oldest parked sender), else straight
   // from a parked sender (rendezvous); ok, empty, or closed (closed and drained).
-  try_status take_locked(std::optional<T>& out, std::vector<waiter_ref>& wake) {
-    if (count_ != 0) {
-      out.emplace(std::move(*buffer_[head_]));
-      buffer_[head_].reset();
-      head_ = (head_ + 1) % capacity_;
-      --count_;
-      if (!senders_.empty()) {
-        admit_sender_locked(wake);
-        buffer_[(head_ + count_) % capacity_].emplace(std::move(*pending_));
-        pending_.reset();
-        ++count_;
+  try_status take_locked(std::optional<T>& out, detail::wake_list& wake) {
+    if (buffer_.has_value_frozen()) {
+      buffer_.pop_frozen(out);
+      if (detail::parked_party* p = senders_.claim_front()) {
+        buffer_.push_frozen(std::move(complete_send(p, wake)));
       }
       return try_status::ok;
     }
-    if (!senders_.empty()) {  // capacity 0, or a parked sender racing a drained buffer
-      admit_sender_locked(wake);
-      out.emplace(std::move(*pending_));
-      pending_.reset();
+    if (detail::parked_party* p = senders_.claim_front()) {  // capacity 0
+      out.emplace(std::move(complete_send(p, wake)));
       return try_status::ok;
     }
-    return closed_ ? try_status::closed : try_status::empty;
+    return closed_.load(std::memory_order_relaxed) ? try_status::closed : try_status::empty;
   }
 
-  // Takes the oldest parked sender's value into pending_ and schedules the sender's resumption.
-  void admit_sender_locked(std::vector<waiter_ref>& wake) {
-    send_awaiter* s = senders_.front();
-    senders_.pop_front();
-    pending_.emplace(std::move(s->value_));
-    s->outcome_ = send_awaiter::outcome::sent;
-    wake.push_back(s->wake_ref());
+  // Marks a claimed parked sender sent and schedules its resumption; returns its value to move.
+  static T& complete_send(detail::parked_party* p, detail::wake_list& wake) {
+    send_awaiter& s = as_sender(p);
+    s.outcome_ = send_awaiter::outcome::sent;
+    wake.push(*p);
+    return s.value_;
   }
 
   try_status try_send_impl(T& value) {
-    std::vector<waiter_ref> wake;
+    switch (buffer_.try_push(value)) {
+      case detail::channel_buffer<T>::fast::ok:
+        return try_status::ok;
+      case detail::channel_buffer<T>::fast::full:
+        return try_status::full;
+      default:
+        break;
+    }
+    detail::wake_list wake;
     try_status status = try_status::full;
     {
-      const std::lock_guard lock{mutex_};
+      const locked_scope lock{*this};
       status = give_locked(value, wake);
     }
-    resume_all(wake);
+    wake.resume_all();
     return status;
   }
 
-  // Returns whether to suspend.
+  try_status try_recv_impl(std::optional<T>& value) {
+    switch (buffer_.try_pop(value)) {
+      case detail::channel_buffer<T>::fast::ok:
+        return try_status::ok;
+      case detail::channel_buffer<T>::fast::empty:
+        return try_status::empty;
+      default:
+        break;
+    }
+    detail::wake_list wake;
+    try_status status = try_status::empty;
+    {
+      const locked_scope lock{*this};
+      status = take_locked(value, wake);
+    }
+    wake.resume_all();
+    return status;
+  }
+
+  // The slow path of an awaited send; returns whether to suspend.
   bool start_send(send_awaiter& s) {
-    std::vector<waiter_ref> wake;
+    detail::wake_list wake;
     bool suspend = false;
     {
-      const std::lock_guard lock{mutex_};
+      const locked_scope lock{*this};
       switch (give_locked(s.value_, wake)) {
         case try_status::ok:
           s.outcome_ = send_awaiter::outcome::sent;
@@ -418,52 +437,42 @@ class channel {
           s.outcome_ = send_awaiter::outcome::closed;
           break;
         default:
-          senders_.push_back(&s);
+          senders_.push_back(s);
           s.parked_ = true;
           suspend = true;
       }
     }
-    resume_all(wake);
+    wake.resume_all();
     return suspend;
   }
 
   bool start_recv(recv_awaiter& r) {
-    std::vector<waiter_ref> wake;
+    detail::wake_list wake;
     bool suspend = false;
     {
-      const std::lock_guard lock{mutex_};
+      const locked_scope lock{*this};
       if (take_locked(r.value_, wake) == try_status::empty) {
-        receivers_.push_back(&r);
+        receivers_.push_back(r);
         r.parked_ = true;
         suspend = true;
       }
     }
-    resume_all(wake);
+    wake.resume_all();
     return suspend;
   }
 
-  template <class Awaiter>
-  bool withdraw(std::deque<Awaiter*>& parked, Awaiter& a) {
-    const std::lock_guard lock{mutex_};
-    for (auto it = parked.begin(); it != parked.end(); ++it) {
-      if (*it == &a) {
-        parked.erase(it);
-        return true;
-      }
-    }
-    return false;
+  bool withdraw(detail::parked_queue& queue, detail::parked_party& p) {
+    const locked_scope lock{*this};
+    return queue.erase(p);
   }
 
   const std::size_t capacity_;
-  mutable std::mutex mutex_;
+  detail::channel_buffer<T> buffer_;
+  std::atomic<bool> closed_{false};  // written under mutex_
+  std::mutex mutex_;
   // ---- guarded by mutex_ ----
-  std::vector<std::optional<T>> buffer_;  // a ring: count_ values from head_
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
-  std::optional<T> pending_;             // a parked sender's value in transit
-  std::deque<send_awaiter*> senders_;    // parked, oldest first
-  std::deque<recv_awaiter*> receivers_;  // parked, oldest first
-  bool closed_ = false;
+  detail::parked_queue senders_;    // parked, oldest first
+  detail::parked_queue receivers_;  // parked, oldest first
 };
 
 }  // namespace cosync

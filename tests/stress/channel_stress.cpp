@@ -10,10 +10,12 @@
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -33,7 +35,7 @@ struct tally {
 template <class Payload, class Make, class Read>
 void run_round(std::mt19937_64& rng, Make make, Read read) {
   constexpr std::size_t executors = 3;
-  const std::size_t capacities[] = {0, 1, 2, 16, 1024};
+  const std::size_t capacities[] = {0, 1, 2, 3, 5, 16, 1024};
   const std::size_t capacity = capacities[rng() % std::size(capacities)];
   const std::size_t producers = 1 + rng() % 4;
   const std::size_t consumers = 1 + rng() % 4;
@@ -142,5 +144,122 @@ TEST_CASE("move-only payloads through the MPMC channel neither leak nor double f
     run_round<std::unique_ptr<u64>>(
         rng, [](u64 v) { return std::make_unique<u64>(v); },
         [](const std::unique_ptr<u64>& p) { return *p; });
+  }
+}
+
+// The lock-free fast path against the lock: plain threads hammer try_send / try_recv (and the
+// batch forms) while coroutines on executors park and get woken in the same channel, whose odd
+// capacities make the positions wrap through every lap boundary. Every value arrives once and in
+// its producer's order.
+TEST_CASE("try operations on plain threads race with parked coroutines without loss or duplication",
+          "[channel][stress]") {
+  std::mt19937_64 rng{cosync::test::stress_seed("channel fast/slow path stress")};
+  for (int round = 0; round < 6; ++round) {
+    const std::size_t capacity = 1 + rng() % 7;
+    constexpr u64 per_thread = 20000;
+    constexpr std::size_t thread_producers = 2;
+    constexpr std::size_t coroutine_producers = 2;
+    INFO("capacity " << capacity);
+    cosync::channel<u64> ch{capacity};
+    cosync::runtime rt{cosync::runtime_config{.executors = 2}};
+
+    std::atomic<u64> thread_received{0};
+    std::atomic<u64> thread_sum{0};
+    auto thread_producer = [&](std::size_t p) {
+      cosync::test::spin_wait wait;
+      for (u64 j = 0; j < per_thread;) {
+        u64 v = (u64{p} << 32) | j;
+        if (j % 3 == 0) {
+          u64 batch[2] = {v, v + 1};
+          const std::size_t sent = j + 1 < per_thread ? ch.try_send_n(std::begin(batch), 2) : 0;
+          j += sent;
+          if (sent == 0) {
+            wait();
+          }
+        } else if (ch.try_send(std::move(v)) == cosync::try_status::ok) {
+          ++j;
+        } else {
+          wait();
+        }
+      }
+    };
+    auto thread_consumer = [&] {
+      cosync::test::spin_wait wait;
+      u64 buf[3];
+      for (;;) {
+        const std::size_t n = ch.try_recv_n(std::begin(buf), 3);
+        for (std::size_t i = 0; i < n; ++i) {
+          thread_received.fetch_add(1, std::memory_order_relaxed);
+          thread_sum.fetch_add(buf[i], std::memory_order_relaxed);
+        }
+        if (n == 0) {
+          if (ch.is_closed() && ch.size_approx() == 0) {
+            u64 last = 0;
+            if (ch.try_recv(last) == cosync::try_status::closed) {
+              return;
+            }
+            thread_received.fetch_add(1, std::memory_order_relaxed);
+            thread_sum.fetch_add(last, std::memory_order_relaxed);
+          }
+          wait();
+        }
+      }
+    };
+    auto coroutine_producer = [&](std::size_t p) -> task<void> {
+      co_await cosync::switch_to(p % 2);
+      for (u64 j = 0; j < per_thread; ++j) {
+        co_await ch.send((u64{p} << 32) | j);
+      }
+    };
+    auto coroutine_consumer = [&](std::size_t c) -> task<tally> {
+      co_await cosync::switch_to(c % 2);
+      tally t;
+      while (auto item = co_await ch.recv()) {
+        ++t.count;
+        t.sum += *item;
+      }
+      co_return t;
+    };
+    auto everything = [&]() -> task<tally> {
+      std::vector<std::thread> threads;
+      for (std::size_t p = 0; p < thread_producers; ++p) {
+        threads.emplace_back(thread_producer, p);
+      }
+      threads.emplace_back(thread_consumer);
+      std::vector<task<void>> producers;
+      for (std::size_t p = 0; p < coroutine_producers; ++p) {
+        producers.push_back(coroutine_producer(thread_producers + p));
+      }
+      std::vector<task<tally>> consumers;
+      for (std::size_t c = 0; c < 2; ++c) {
+        consumers.push_back(coroutine_consumer(c));
+      }
+      auto produce = [&]() -> task<void> {
+        co_await cosync::when_all(std::move(producers));
+        for (std::size_t p = 0; p < thread_producers; ++p) {
+          threads[p].join();
+        }
+        ch.close();
+      };
+      auto consume = [&]() -> task<std::vector<tally>> {
+        co_return co_await cosync::when_all(std::move(consumers));
+      };
+      auto [ignored, received] = co_await cosync::when_all(produce(), consume());
+      threads.back().join();
+      tally total;
+      for (const tally& t : received) {
+        total.count += t.count;
+        total.sum += t.sum;
+      }
+      co_return total;
+    };
+    const tally coroutines = cosync::sync_wait(rt, everything());
+    const std::size_t producers = thread_producers + coroutine_producers;
+    u64 expected_sum = 0;
+    for (std::size_t p = 0; p < producers; ++p) {
+      expected_sum += per_thread * (u64{p} << 32) + per_thread * (per_thread - 1) / 2;
+    }
+    CHECK(coroutines.count + thread_received.load() == producers * per_thread);
+    CHECK(coroutines.sum + thread_sum.load() == expected_sum);
   }
 }
