@@ -143,7 +143,11 @@ void executor::fire_timers() {
   while (!timers_.empty() && timers_.top().deadline <= now) {
     timer_node& node = timers_.top();
     timers_.remove(node);
-    ready_.push_back(node.waiter);
+    if (node.on_fire != nullptr) {
+      node.on_fire(node);
+    } else {
+      ready_.push_back(node.waiter);
+    }
   }
 }
 

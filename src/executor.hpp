@@ -58,6 +58,8 @@ class executor {
   void defer(std::coroutine_handle<> h);
 
   void arm(timer_node& node);
+  /// Owner thread: how many timers are armed (tests check that none leaks).
+  [[nodiscard]] std::size_t armed_timers() const noexcept { return timers_.size(); }
   void cancel(timer_node& node) noexcept;
 
   [[nodiscard]] std::size_t index() const noexcept { return index_; }

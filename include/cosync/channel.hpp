@@ -87,10 +87,17 @@ class channel {
   ///     co_await ch.send(std::move(job));
   class [[nodiscard]] send_awaiter : private detail::parked_party {
    public:
-    send_awaiter(channel& ch, T& value) noexcept : channel_{ch}, value_{value} {}
-    send_awaiter(channel& ch, const T& value) : channel_{ch}, copy_{value}, value_{*copy_} {}
-    send_awaiter(const send_awaiter&) = delete;
-    send_awaiter& operator=(const send_awaiter&) = delete;
+    send_awaiter(channel& ch, T& value) noexcept : channel_{&ch}, value_{&value} {}
+    send_awaiter(channel& ch, const T& value) : channel_{&ch}, copy_{value}, value_{&*copy_} {}
+    /// Movable until first awaited (so that select() can hold it), never while parked.
+    send_awaiter(send_awaiter&& other) noexcept
+        : channel_{other.channel_},
+          copy_{std::move(other.copy_)},
+          value_{other.copy_ ? &*copy_ : other.value_},
+          outcome_{other.outcome_} {
+      COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked send moved");
+    }
+    send_awaiter& operator=(send_awaiter&&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~send_awaiter() {
       if (parked_) {
@@ -100,7 +107,7 @@ class channel {
 
     /// The fast path: sends at once if the lock-free buffer has room and nobody is parked.
     bool await_ready() noexcept {
-      if (channel_.buffer_.try_push(value_) == detail::channel_buffer<T>::fast::ok) {
+      if (channel_->buffer_.try_push(*value_) == detail::channel_buffer<T>::fast::ok) {
         outcome_ = outcome::sent;
         return true;
       }
@@ -109,7 +116,7 @@ class channel {
 
     bool await_suspend(std::coroutine_handle<> h) {
       this->record(h);
-      return channel_.start_send(*this);
+      return channel_->start_send(*this);
     }
 
     void await_resume() const {
@@ -118,15 +125,39 @@ class channel {
       }
     }
 
-    bool cancel() { return channel_.withdraw(channel_.senders_, *this); }
+    bool cancel() { return channel_->withdraw(channel_->senders_, *this); }
+
+    // The select-case protocol (cosync/select.hpp): a send case moves its value only if it wins.
+    bool select_ready() noexcept { return await_ready(); }
+    void* select_lock_key() const noexcept { return channel_; }
+    void select_lock() { channel_->lock_and_freeze(); }
+    void select_unlock() noexcept { channel_->thaw_and_unlock(); }
+    bool select_complete_locked(detail::wake_list& wake) {
+      switch (channel_->give_locked(*value_, wake)) {
+        case try_status::ok:
+          outcome_ = outcome::sent;
+          return true;
+        case try_status::closed:
+          outcome_ = outcome::closed;
+          return true;
+        default:
+          return false;
+      }
+    }
+    void select_park_locked(const detail::parked_party& as) noexcept {
+      this->adopt(as);
+      channel_->senders_.push_back(*this);
+      parked_ = true;
+    }
+    void select_withdraw() { (void)cancel(); }
 
    private:
     friend channel;
     enum class outcome { pending, sent, closed };
 
-    channel& channel_;
+    channel* channel_;
     std::optional<T> copy_;  // what send(const T&) sends
-    T& value_;
+    T* value_;
     outcome outcome_ = outcome::pending;
     bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
@@ -244,9 +275,12 @@ class channel {
   ///     while (auto item = co_await ch.recv()) process(*item);
   class [[nodiscard]] recv_awaiter : private detail::parked_party {
    public:
-    explicit recv_awaiter(channel& ch) noexcept : channel_{ch} {}
-    recv_awaiter(const recv_awaiter&) = delete;
-    recv_awaiter& operator=(const recv_awaiter&) = delete;
+    explicit recv_awaiter(channel& ch) noexcept : channel_{&ch} {}
+    /// Movable until first awaited (so that select() can hold it), never while parked.
+    recv_awaiter(recv_awaiter&& other) noexcept : channel_{other.channel_}, value_{std::move(other.value_)} {
+      COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked receive moved");
+    }
+    recv_awaiter& operator=(recv_awaiter&&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~recv_awaiter() {
       if (parked_) {
@@ -256,21 +290,37 @@ class channel {
 
     /// The fast path: receives at once if the lock-free buffer has a value and nobody is parked.
     bool await_ready() noexcept {
-      return channel_.buffer_.try_pop(value_) == detail::channel_buffer<T>::fast::ok;
+      return channel_->buffer_.try_pop(value_) == detail::channel_buffer<T>::fast::ok;
     }
 
     bool await_suspend(std::coroutine_handle<> h) {
       this->record(h);
-      return channel_.start_recv(*this);
+      return channel_->start_recv(*this);
     }
 
     std::optional<T> await_resume() { return std::move(value_); }
 
-    bool cancel() { return channel_.withdraw(channel_.receivers_, *this); }
+    bool cancel() { return channel_->withdraw(channel_->receivers_, *this); }
+
+    // The select-case protocol (cosync/select.hpp): a receive case consumes only if it wins; on a
+    // closed and drained channel it wins with std::nullopt.
+    bool select_ready() noexcept { return await_ready(); }
+    void* select_lock_key() const noexcept { return channel_; }
+    void select_lock() { channel_->lock_and_freeze(); }
+    void select_unlock() noexcept { channel_->thaw_and_unlock(); }
+    bool select_complete_locked(detail::wake_list& wake) {
+      return channel_->take_locked(value_, wake) != try_status::empty;
+    }
+    void select_park_locked(const detail::parked_party& as) noexcept {
+      this->adopt(as);
+      channel_->receivers_.push_back(*this);
+      parked_ = true;
+    }
+    void select_withdraw() { (void)cancel(); }
 
    private:
     friend channel;
-    channel& channel_;
+    channel* channel_;
     std::optional<T> value_;
     bool parked_ = false;  // as in send_awaiter
   };
@@ -310,21 +360,28 @@ class channel {
   [[nodiscard]] std::size_t size_approx() const noexcept { return buffer_.size_approx(); }
 
  private:
-  /// The channel's lock, held with the buffer frozen; on release the fast path is switched back
-  /// on unless someone is parked (or, for senders, the channel is closed).
+  /// Takes the channel's lock and freezes the buffer. thaw_and_unlock() switches the fast path
+  /// back on unless someone is parked (or, for senders, the channel is closed) and unlocks.
+  void lock_and_freeze() {
+    mutex_.lock();
+    buffer_.freeze();
+  }
+  void thaw_and_unlock() noexcept {
+    const bool parked = !senders_.empty() || !receivers_.empty();
+    buffer_.thaw(parked, parked || closed_.load(std::memory_order_relaxed));
+    mutex_.unlock();
+  }
+
+  /// lock_and_freeze() for the lifetime of a scope.
   class locked_scope {
    public:
-    explicit locked_scope(channel& ch) : channel_{ch}, lock_{ch.mutex_} { ch.buffer_.freeze(); }
+    explicit locked_scope(channel& ch) : channel_{ch} { ch.lock_and_freeze(); }
     locked_scope(const locked_scope&) = delete;
     locked_scope& operator=(const locked_scope&) = delete;
-    ~locked_scope() {
-      const bool parked = !channel_.senders_.empty() || !channel_.receivers_.empty();
-      channel_.buffer_.thaw(parked, parked || channel_.closed_.load(std::memory_order_relaxed));
-    }
+    ~locked_scope() { channel_.thaw_and_unlock(); }
 
    private:
     channel& channel_;
-    std::lock_guard<std::mutex> lock_;
   };
 
   static std::size_t checked(std::size_t capacity) {
@@ -382,7 +439,7 @@ class channel {
     send_awaiter& s = as_sender(p);
     s.outcome_ = send_awaiter::outcome::sent;
     wake.push(*p);
-    return s.value_;
+    return *s.value_;
   }
 
   try_status try_send_impl(T& value) {
@@ -429,7 +486,7 @@ class channel {
     bool suspend = false;
     {
       const locked_scope lock{*this};
-      switch (give_locked(s.value_, wake)) {
+      switch (give_locked(*s.value_, wake)) {
         case try_status::ok:
           s.outcome_ = send_awaiter::outcome::sent;
           break;

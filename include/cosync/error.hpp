@@ -45,4 +45,12 @@ class channel_closed : public error {
   channel_closed() : error{"cosync: send on a closed channel"} {}
 };
 
+/// An operation that was cancelled before it completed (a cancelled select, and — with task
+/// groups — any cancelled suspension point). Nothing it was moving is lost: a cancelled send
+/// keeps its value, a cancelled receive consumed nothing.
+class cancelled : public error {
+ public:
+  cancelled() : error{"cosync: operation cancelled"} {}
+};
+
 }  // namespace cosync

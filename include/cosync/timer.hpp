@@ -53,18 +53,28 @@ class [[nodiscard]] sleep_awaiter {
   return sleep_awaiter{deadline};
 }
 
-/// Suspends for `duration` (zero or negative: completes at once; huge values saturate).
+namespace detail {
+
+/// Now + `duration`, saturating at the clock's end; now for zero or negative durations.
 template <class Rep, class Period>
-[[nodiscard]] sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
+[[nodiscard]] steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> duration) noexcept {
   const steady_clock::time_point now = steady_clock::now();
   if (duration <= duration.zero()) {
-    return sleep_awaiter{now};
+    return now;
   }
   const auto room = steady_clock::time_point::max() - now;
   if (duration >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(room)) {
-    return sleep_awaiter{steady_clock::time_point::max()};
+    return steady_clock::time_point::max();
   }
-  return sleep_awaiter{now + std::chrono::ceil<steady_clock::duration>(duration)};
+  return now + std::chrono::ceil<steady_clock::duration>(duration);
+}
+
+}  // namespace detail
+
+/// Suspends for `duration` (zero or negative: completes at once; huge values saturate).
+template <class Rep, class Period>
+[[nodiscard]] sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
+  return sleep_awaiter{detail::deadline_after(duration)};
 }
 
 }  // namespace cosync

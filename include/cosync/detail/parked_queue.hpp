@@ -43,6 +43,14 @@ struct parked_party {
     home = current_executor();
   }
 
+  /// Takes on a select's identity for this case: its coroutine, executor, race and case index.
+  void adopt(const parked_party& as) noexcept {
+    waiter = as.waiter;
+    home = as.home;
+    race = as.race;
+    case_index = as.case_index;
+  }
+
   /// Takes the right to complete this operation: always for a plain one, for a select case only
   /// if no other case (or a cancellation) has won.
   [[nodiscard]] bool claim() const noexcept {

@@ -75,6 +75,9 @@ struct timer_node {
   std::coroutine_handle<> waiter;
   executor* owner = nullptr;
   std::size_t heap_index = not_armed;  // position in the owner's heap while armed
+  /// Called (on the owner's thread) instead of resuming `waiter` when set: a select's timer
+  /// case must win its select's race before it may resume anyone.
+  void (*on_fire)(timer_node&) = nullptr;
 
   [[nodiscard]] bool armed() const noexcept { return heap_index != not_armed; }
 };

@@ -1,0 +1,559 @@
+#pragma once
+
+/// cosync::select: awaits the first of several operations — channel sends and receives, timers, a
+/// default case — completes exactly that one, and withdraws the others without consuming or losing
+/// anything.
+///
+///     auto r = co_await cosync::select(jobs.recv(), control.recv(), cosync::after(50ms));
+///     switch (r.index()) {
+///       case 0: run(get<0>(r));  break;  // a std::optional<Job>: empty once `jobs` is closed
+///       case 1: obey(get<1>(r)); break;
+///       case 2: heartbeat();     break;  // 50 ms without either
+///     }
+///
+/// How one case wins (docs/design/select.md has the argument):
+/// 1. Fast pass, no lock: each case's lock-free attempt (a channel's fast path), in random order
+///    (select) or argument order (select_ordered). The first that succeeds wins; nobody else has
+///    seen the select yet, so nothing needs withdrawing.
+/// 2. Locked pass: lock every case's channel (each once, in address order, as Go does), poll the
+///    cases again in the same order; the first that can complete does, else the default case
+///    wins, else every case parks in its channel (a timer case arms its timer) and the select
+///    suspends. The channels are unlocked only after every case is queued, so no case can fire
+///    before the select is fully registered.
+/// 3. A parked case fires only by winning the select's race — one CAS on a word shared by all its
+///    cases — before it hands over anything; a case that finds the race won leaves the select
+///    alone. The select resumes on its own executor and withdraws the losing cases.
+///
+/// The select-case protocol — what a type needs to be a case (cosync::select_case):
+///     bool  select_ready();                     // complete now, lock-free, or say no
+///     void* select_lock_key() const;            // its lock's identity, or nullptr (no lock)
+///     void  select_lock(); void select_unlock();
+///     bool  select_complete_locked(detail::wake_list&);  // under the lock: complete if it can
+///     void  select_park_locked(const detail::parked_party&);  // queue; fire only by claim()
+///     void  select_withdraw();                  // after losing: leave the queue, consume nothing
+///     R     await_resume();                     // the case's result, once it has won
+/// channel<T>::send_awaiter / recv_awaiter, after(), at() and default_case implement it.
+
+#include <cosync/config.hpp>
+#include <cosync/detail/parked_queue.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+#include <cosync/timer.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace cosync {
+
+/// What select needs of a case (see the protocol in the file comment).
+template <class C>
+concept select_case = std::move_constructible<C> &&
+    requires(C& c, const C& cc, detail::wake_list& wake, const detail::parked_party& as) {
+  { c.select_ready() } -> std::same_as<bool>;
+  { cc.select_lock_key() } -> std::same_as<void*>;
+  c.select_lock();
+  c.select_unlock();
+  { c.select_complete_locked(wake) } -> std::same_as<bool>;
+  c.select_park_locked(as);
+  c.select_withdraw();
+  c.await_resume();
+};
+
+/// A timer case: wins once its deadline has passed (made by after() and at()).
+///
+/// - after(d) measures `d` from the moment the select finds no case ready and parks, so a
+///   select that completes at once never reads the clock; at(tp) is a fixed deadline.
+/// - Losing disarms the timer (O(log n)): no timer outlives its select.
+/// - Needs an executor thread to park on (the select throws cosync::usage_error otherwise).
+class [[nodiscard]] timer_case {
+ public:
+  explicit timer_case(steady_clock::duration after) noexcept : after_{after} {}
+  explicit timer_case(steady_clock::time_point at) noexcept : fixed_{true} { node_.deadline = at; }
+  /// Movable until it parks (so that select() can hold it).
+  timer_case(timer_case&& other) noexcept : after_{other.after_}, fixed_{other.fixed_} {
+    COSYNC_ASSERT(!other.node_.armed(), "cosync::timer_case moved while armed");
+    node_.deadline = other.node_.deadline;
+  }
+  timer_case& operator=(timer_case&&) = delete;
+  ~timer_case() { detail::cancel_timer(node_); }
+
+  bool select_ready() const noexcept { return !fixed_ && after_ <= steady_clock::duration::zero(); }
+  void* select_lock_key() const noexcept { return nullptr; }
+  void select_lock() noexcept {}
+  void select_unlock() noexcept {}
+  bool select_complete_locked(detail::wake_list&) noexcept {
+    if (!fixed_) {
+      node_.deadline = detail::deadline_after(after_);
+      return after_ <= steady_clock::duration::zero();
+    }
+    return node_.deadline <= steady_clock::now();
+  }
+  void select_park_locked(const detail::parked_party& as) {
+    node_.as = as;
+    node_.waiter = as.waiter;
+    node_.on_fire = &fire;
+    detail::arm_timer(*as.home, node_);
+  }
+  void select_withdraw() noexcept { detail::cancel_timer(node_); }
+  void await_resume() const noexcept {}
+
+ private:
+  struct node : detail::timer_node {
+    detail::parked_party as;  // the select's identity (not queued anywhere)
+  };
+
+  // On the owner executor's thread, when the deadline passes.
+  static void fire(detail::timer_node& base) {
+    node& n = static_cast<node&>(base);
+    if (n.as.claim()) {
+      detail::post(*n.as.home, n.as.waiter);
+    }
+  }
+
+  steady_clock::duration after_{};
+  bool fixed_ = false;
+  node node_{};
+};
+
+/// A case that wins after `duration` without any other case completing (see timer_case).
+template <class Rep, class Period>
+[[nodiscard]] timer_case after(std::chrono::duration<Rep, Period> duration) noexcept {
+  if (duration >=
+      std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(steady_clock::duration::max())) {
+    return timer_case{steady_clock::time_point::max()};
+  }
+  return timer_case{std::chrono::ceil<steady_clock::duration>(duration)};
+}
+
+/// A case that wins at `deadline` unless another case completes first (see timer_case).
+[[nodiscard]] inline timer_case at(steady_clock::time_point deadline) noexcept {
+  return timer_case{deadline};
+}
+
+/// The default case: makes a select non-blocking — it wins when no other case is ready.
+/// At most one per select.
+struct default_case_t {
+  explicit constexpr default_case_t(int /*tag*/) noexcept {}
+  bool select_ready() const noexcept { return false; }
+  void* select_lock_key() const noexcept { return nullptr; }
+  void select_lock() const noexcept {}
+  void select_unlock() const noexcept {}
+  bool select_complete_locked(detail::wake_list&) const noexcept { return false; }
+  void select_park_locked(const detail::parked_party&) const noexcept {}
+  void select_withdraw() const noexcept {}
+  void await_resume() const noexcept {}
+};
+inline constexpr default_case_t default_case{0};
+
+namespace detail {
+
+// ---------------------------------------------------------------- the engine, shared by all forms
+
+/// A case seen through the protocol, without its type.
+struct select_case_ref {
+  struct ops {
+    bool (*ready)(void*);
+    void* (*lock_key)(const void*);
+    void (*lock)(void*);
+    void (*unlock)(void*);
+    bool (*complete_locked)(void*, wake_list&);
+    void (*park_locked)(void*, const parked_party&);
+    void (*withdraw)(void*);
+  };
+
+  template <select_case C>
+  static constexpr ops ops_of{
+      [](void* c) { return static_cast<C*>(c)->select_ready(); },
+      [](const void* c) { return static_cast<const C*>(c)->select_lock_key(); },
+      [](void* c) { static_cast<C*>(c)->select_lock(); },
+      [](void* c) { static_cast<C*>(c)->select_unlock(); },
+      [](void* c, wake_list& wake) { return static_cast<C*>(c)->select_complete_locked(wake); },
+      [](void* c, const parked_party& as) { static_cast<C*>(c)->select_park_locked(as); },
+      [](void* c) { static_cast<C*>(c)->select_withdraw(); },
+  };
+
+  template <select_case C>
+  static select_case_ref of(C& c) noexcept {
+    return {&c, &ops_of<C>, std::is_same_v<C, default_case_t>};
+  }
+
+  void* self;
+  const ops* op;
+  bool is_default;
+};
+
+/// A fast per-thread generator for the fair order (xorshift64*; quality is plenty for shuffling).
+inline std::uint32_t select_random() noexcept {
+  thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) * 0x9E3779B97F4A7C15ULL | 1;
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+/// Runs a select over `cases`; `order` and `by_lock` are scratch of the same size. The caller owns
+/// the race, which must start undecided.
+class select_engine {
+ public:
+  static constexpr std::size_t parked = race_undecided;
+
+  /// Fills `order` (a uniformly random permutation, or argument order) and tries every case's
+  /// lock-free path in it. Returns the winner, or `parked` if none was ready.
+  static std::size_t fast_pass(std::span<select_case_ref> cases, std::span<std::size_t> order,
+                               bool ordered) noexcept {
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    if (!ordered) {
+      for (std::size_t i = order.size(); i > 1; --i) {  // Fisher-Yates, multiply-shift draws
+        const auto j = static_cast<std::size_t>((std::uint64_t{select_random()} * i) >> 32);
+        std::swap(order[i - 1], order[j]);
+      }
+    }
+    for (std::size_t i : order) {
+      if (cases[i].op->ready(cases[i].self)) {
+        return i;
+      }
+    }
+    return parked;
+  }
+
+  /// The locked pass (see the file comment). Returns the winner, or `parked` if every case was
+  /// queued and the caller must suspend.
+  static std::size_t locked_pass(std::span<select_case_ref> cases, std::span<const std::size_t> order,
+                                 std::span<select_case_ref> by_lock, select_race& race,
+                                 std::coroutine_handle<> waiter) {
+    std::size_t default_index = parked;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      if (cases[i].is_default) {
+        default_index = i;
+      }
+    }
+    executor* home = current_executor();
+    if (home == nullptr && default_index == parked) {
+      throw usage_error("cosync::select must be awaited on an executor thread unless it has a default case");
+    }
+    wake_list wake;
+    std::size_t winner = parked;
+    {
+      const lock_set locks{cases, by_lock};
+      for (std::size_t i : order) {
+        if (cases[i].op->complete_locked(cases[i].self, wake)) {
+          winner = i;
+          break;
+        }
+      }
+      if (winner == parked && default_index != parked) {
+        winner = default_index;
+      }
+      if (winner == parked) {
+        parked_party as;
+        as.waiter = waiter;
+        as.home = home;
+        as.race = &race;
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+          as.case_index = i;
+          cases[i].op->park_locked(cases[i].self, as);
+        }
+      }
+    }
+    wake.resume_all();
+    return winner;
+  }
+
+  /// After resumption: the winning case (or race_cancelled); every other case is withdrawn.
+  static std::size_t finish(std::span<select_case_ref> cases, select_race& race) {
+    const std::size_t winner = race.load(std::memory_order_acquire);  // acquire: pairs with claim()
+    withdraw_all_but(cases, winner);
+    return winner;
+  }
+
+  /// A parked select destroyed without being resumed (runtime shutdown): decide the race so that
+  /// no case can fire any more, then withdraw every case.
+  static void abandon(std::span<select_case_ref> cases, select_race& race) noexcept {
+    std::size_t expected = race_undecided;
+    // acq_rel: as in parked_party::claim().
+    (void)race.compare_exchange_strong(expected, race_cancelled, std::memory_order_acq_rel);
+    withdraw_all_but(cases, race_undecided);
+  }
+
+  /// Cancels a parked select: true if no case had won yet (it resumes and throws
+  /// cosync::cancelled), false if one had (it returns that case's result: nothing is lost).
+  static bool cancel(select_race& race, std::coroutine_handle<> waiter, executor* home) {
+    std::size_t expected = race_undecided;
+    // acq_rel: as in parked_party::claim().
+    if (!race.compare_exchange_strong(expected, race_cancelled, std::memory_order_acq_rel)) {
+      return false;
+    }
+    post(*home, waiter);
+    return true;
+  }
+
+ private:
+  static void withdraw_all_but(std::span<select_case_ref> cases, std::size_t winner) noexcept {
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      if (i != winner) {
+        cases[i].op->withdraw(cases[i].self);
+      }
+    }
+  }
+
+  // Every case's lock, each once, in address order (deadlock-free against other selects);
+  // `by_lock` is scratch for the cases sorted by lock.
+  class lock_set {
+   public:
+    lock_set(std::span<const select_case_ref> cases, std::span<select_case_ref> by_lock) : by_lock_{by_lock} {
+      std::copy(cases.begin(), cases.end(), by_lock.begin());
+      std::sort(by_lock.begin(), by_lock.end(), [](const select_case_ref& a, const select_case_ref& b) {
+        return std::less<>{}(key(a), key(b));
+      });
+      for (std::size_t i = 0; i < by_lock.size(); ++i) {
+        if (first_of_its_lock(i)) {
+          by_lock[i].op->lock(by_lock[i].self);
+        }
+      }
+    }
+    lock_set(const lock_set&) = delete;
+    lock_set& operator=(const lock_set&) = delete;
+    ~lock_set() {
+      for (std::size_t i = by_lock_.size(); i-- > 0;) {
+        if (first_of_its_lock(i)) {
+          by_lock_[i].op->unlock(by_lock_[i].self);
+        }
+      }
+    }
+
+   private:
+    static void* key(const select_case_ref& c) noexcept { return c.op->lock_key(c.self); }
+    [[nodiscard]] bool first_of_its_lock(std::size_t i) const noexcept {
+      void* k = key(by_lock_[i]);
+      return k != nullptr && (i == 0 || key(by_lock_[i - 1]) != k);
+    }
+
+    std::span<select_case_ref> by_lock_;
+  };
+};
+
+template <class C>
+using select_value_t =
+    std::conditional_t<std::is_void_v<decltype(std::declval<C&>().await_resume())>, std::monostate,
+                       std::remove_cvref_t<decltype(std::declval<C&>().await_resume())>>;
+
+}  // namespace detail
+
+/// What a select over fixed cases returns: a std::variant whose index() is the winning case's
+/// position and whose alternative holds that case's result (std::monostate for cases without
+/// one: a send, a timer, the default). Read it with get<I>(r).
+template <class... Cases>
+using select_result = std::variant<detail::select_value_t<Cases>...>;
+
+/// The awaitable made by select() and select_ordered() over fixed cases.
+///
+/// - Lazy; completes without suspending when a case is ready (or there is a default case).
+/// - Exactly one case completes; the others consume and move nothing, and their timers are
+///   disarmed. A send case that loses keeps its value.
+/// - Resumes on the selecting coroutine's own executor, whichever executor completed the case.
+/// - A recv case on a closed, drained channel wins with std::nullopt; a send case on a closed
+///   channel wins and the select throws cosync::channel_closed (the value stays with the caller).
+/// - cancel() withdraws a parked select: true if it did (the select throws cosync::cancelled),
+///   false if a case had already won (the select returns it: nothing is lost).
+/// - The same channel may appear in several cases (its lock is taken once); a select with no case
+///   does not compile (use a range select for runtime-sized sets).
+template <bool Ordered, class... Cases>
+class [[nodiscard]] select_awaiter {
+  static_assert(sizeof...(Cases) > 0,
+                "cosync::select needs at least one case: an empty select would never complete");
+  static_assert((0 + ... + std::is_same_v<Cases, default_case_t>) <= 1,
+                "cosync::select takes at most one default_case");
+  static constexpr std::size_t size = sizeof...(Cases);
+
+ public:
+  using result_type = select_result<Cases...>;
+
+  explicit select_awaiter(Cases&&... cases) : cases_{std::move(cases)...} {}
+  select_awaiter(const select_awaiter&) = delete;
+  select_awaiter& operator=(const select_awaiter&) = delete;
+  ~select_awaiter() {
+    if (parked_ && !resumed_) {
+      detail::select_engine::abandon(refs_, race_);
+    }
+  }
+
+  bool await_ready() {
+    refs_ = std::apply([](auto&... c) { return std::array{detail::select_case_ref::of(c)...}; }, cases_);
+    winner_ = detail::select_engine::fast_pass(refs_, order_, Ordered);
+    return winner_ != detail::select_engine::parked;
+  }
+
+  bool await_suspend(std::coroutine_handle<> waiter) {
+    home_ = detail::current_executor();
+    waiter_ = waiter;
+    winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
+    parked_ = winner_ == detail::select_engine::parked;
+    return parked_;
+  }
+
+  result_type await_resume() {
+    if (parked_) {
+      resumed_ = true;
+      winner_ = detail::select_engine::finish(refs_, race_);
+      if (winner_ == detail::race_cancelled) {
+        throw cancelled{};
+      }
+    }
+    return result_of(std::make_index_sequence<size>{});
+  }
+
+  /// From the select's own executor; false unless it is parked.
+  bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
+
+ private:
+  template <std::size_t... I>
+  result_type result_of(std::index_sequence<I...> /*cases*/) {
+    std::optional<result_type> result;
+    (void)((winner_ == I ? (result.emplace(take<I>()), true) : false) || ...);
+    return std::move(*result);
+  }
+
+  template <std::size_t I>
+  result_type take() {
+    auto& c = std::get<I>(cases_);
+    if constexpr (std::is_void_v<decltype(c.await_resume())>) {
+      c.await_resume();  // may throw (a send on a closed channel)
+      return result_type{std::in_place_index<I>};
+    } else {
+      return result_type{std::in_place_index<I>, c.await_resume()};
+    }
+  }
+
+  std::tuple<Cases...> cases_;
+  std::array<detail::select_case_ref, size> refs_{};
+  std::array<std::size_t, size> order_{};
+  std::array<detail::select_case_ref, size> by_lock_{};
+  detail::select_race race_{detail::race_undecided};
+  std::size_t winner_ = detail::select_engine::parked;
+  std::coroutine_handle<> waiter_;
+  detail::executor* home_ = nullptr;
+  bool parked_ = false;
+  bool resumed_ = false;
+};
+
+/// Awaits the first ready case; among several ready ones, a uniformly random one (no case
+/// starves). See select_awaiter.
+template <select_case... Cases>
+[[nodiscard]] select_awaiter<false, Cases...> select(Cases... cases) {
+  return select_awaiter<false, Cases...>{std::move(cases)...};
+}
+
+/// Like select(), but among ready cases the first in argument order wins (priority).
+template <select_case... Cases>
+[[nodiscard]] select_awaiter<true, Cases...> select_ordered(Cases... cases) {
+  return select_awaiter<true, Cases...>{std::move(cases)...};
+}
+
+/// What a select over a range returns: which case won (its position in the range) and its result.
+template <class R>
+struct select_range_result {
+  std::size_t index;
+  R value;
+};
+
+/// The awaitable made by select(std::span<Case>): a runtime-sized set of cases of one type (say,
+/// a receive on each of N channels). Same rules as select_awaiter; allocates its scratch arrays
+/// once per await. An empty range throws cosync::usage_error (it would never complete).
+template <bool Ordered, select_case Case>
+class [[nodiscard]] range_select_awaiter {
+ public:
+  using result_type = select_range_result<detail::select_value_t<Case>>;
+
+  explicit range_select_awaiter(std::span<Case> cases) : cases_{cases} {
+    if (cases.empty()) {
+      throw usage_error("cosync::select over an empty range would never complete");
+    }
+  }
+  range_select_awaiter(const range_select_awaiter&) = delete;
+  range_select_awaiter& operator=(const range_select_awaiter&) = delete;
+  ~range_select_awaiter() {
+    if (parked_ && !resumed_) {
+      detail::select_engine::abandon(refs_, race_);
+    }
+  }
+
+  bool await_ready() {
+    refs_.reserve(cases_.size());
+    for (Case& c : cases_) {
+      refs_.push_back(detail::select_case_ref::of(c));
+    }
+    order_.resize(cases_.size());
+    winner_ = detail::select_engine::fast_pass(refs_, order_, Ordered);
+    return winner_ != detail::select_engine::parked;
+  }
+
+  bool await_suspend(std::coroutine_handle<> waiter) {
+    home_ = detail::current_executor();
+    waiter_ = waiter;
+    by_lock_.resize(cases_.size());
+    winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
+    parked_ = winner_ == detail::select_engine::parked;
+    return parked_;
+  }
+
+  result_type await_resume() {
+    if (parked_) {
+      resumed_ = true;
+      winner_ = detail::select_engine::finish(refs_, race_);
+      if (winner_ == detail::race_cancelled) {
+        throw cancelled{};
+      }
+    }
+    Case& c = cases_[winner_];
+    if constexpr (std::is_void_v<decltype(c.await_resume())>) {
+      c.await_resume();
+      return {winner_, {}};
+    } else {
+      return {winner_, c.await_resume()};
+    }
+  }
+
+  /// From the select's own executor; false unless it is parked.
+  bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
+
+ private:
+  std::span<Case> cases_;
+  std::vector<detail::select_case_ref> refs_;
+  std::vector<std::size_t> order_;
+  std::vector<detail::select_case_ref> by_lock_;
+  detail::select_race race_{detail::race_undecided};
+  std::size_t winner_ = detail::select_engine::parked;
+  std::coroutine_handle<> waiter_;
+  detail::executor* home_ = nullptr;
+  bool parked_ = false;
+  bool resumed_ = false;
+};
+
+/// Awaits the first ready case of a runtime-sized range (random among ready ones).
+template <select_case Case>
+[[nodiscard]] range_select_awaiter<false, Case> select(std::span<Case> cases) {
+  return range_select_awaiter<false, Case>{cases};
+}
+
+/// Like select(std::span), but among ready cases the first in the range wins.
+template <select_case Case>
+[[nodiscard]] range_select_awaiter<true, Case> select_ordered(std::span<Case> cases) {
+  return range_select_awaiter<true, Case>{cases};
+}
+
+}  // namespace cosync
