@@ -88,7 +88,11 @@ class [[nodiscard]] timer_case {
     node_.deadline = other.node_.deadline;
   }
   timer_case& operator=(timer_case&&) = delete;
-  ~timer_case() { detail::cancel_timer(node_); }
+  ~timer_case() {
+    if (node_.armed()) {
+      detail::cancel_timer(node_);
+    }
+  }
 
   bool select_ready() const noexcept { return !fixed_ && after_ <= steady_clock::duration::zero(); }
   void* select_lock_key() const noexcept { return nullptr; }
@@ -196,12 +200,12 @@ struct select_case_ref {
 };
 
 /// A fast per-thread generator for the fair order (xorshift64*; quality is plenty for shuffling).
-inline std::uint32_t select_random() noexcept {
+inline std::uint64_t select_random() noexcept {
   thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) * 0x9E3779B97F4A7C15ULL | 1;
   state ^= state >> 12;
   state ^= state << 25;
   state ^= state >> 27;
-  return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1DULL) >> 32);
+  return state * 0x2545F4914F6CDD1DULL;
 }
 
 /// Runs a select over `cases`; `order` and `by_lock` are scratch of the same size. The caller owns
@@ -218,8 +222,14 @@ class select_engine {
       order[i] = i;
     }
     if (!ordered) {
-      for (std::size_t i = order.size(); i > 1; --i) {  // Fisher-Yates, multiply-shift draws
-        const auto j = static_cast<std::size_t>((std::uint64_t{select_random()} * i) >> 32);
+      // Fisher-Yates; each draw is a multiply-shift of 16 random bits (bias below i/65536).
+      std::uint64_t bits = 0;
+      for (std::size_t i = order.size(), drawn = 4; i > 1; --i, ++drawn, bits >>= 16) {
+        if (drawn == 4) {
+          bits = select_random();
+          drawn = 0;
+        }
+        const auto j = static_cast<std::size_t>(((bits & 0xFFFF) * i) >> 16);
         std::swap(order[i - 1], order[j]);
       }
     }
@@ -440,9 +450,10 @@ class [[nodiscard]] select_awaiter {
   }
 
   std::tuple<Cases...> cases_;
-  std::array<detail::select_case_ref, size> refs_{};
-  std::array<std::size_t, size> order_{};
-  std::array<detail::select_case_ref, size> by_lock_{};
+  // Scratch, filled before use (left uninitialised: a select is made on every loop iteration).
+  std::array<detail::select_case_ref, size> refs_;
+  std::array<std::size_t, size> order_;
+  std::array<detail::select_case_ref, size> by_lock_;
   detail::select_race race_{detail::race_undecided};
   std::size_t winner_ = detail::select_engine::parked;
   std::coroutine_handle<> waiter_;
