@@ -119,7 +119,8 @@ class channel {
       return channel_->start_send(*this);
     }
 
-    void await_resume() const {
+    void await_resume() {
+      parked_ = false;  // whoever resumed us took us out of the queue: no cancel() on destruction
       if (outcome_ == outcome::closed) {
         throw channel_closed{};
       }
@@ -149,7 +150,10 @@ class channel {
       channel_->senders_.push_back(*this);
       parked_ = true;
     }
-    void select_withdraw() { (void)cancel(); }
+    void select_withdraw() {
+      (void)cancel();
+      parked_ = false;
+    }
 
    private:
     friend channel;
@@ -298,7 +302,10 @@ class channel {
       return channel_->start_recv(*this);
     }
 
-    std::optional<T> await_resume() { return std::move(value_); }
+    std::optional<T> await_resume() {
+      parked_ = false;  // as in send_awaiter
+      return std::move(value_);
+    }
 
     bool cancel() { return channel_->withdraw(channel_->receivers_, *this); }
 
@@ -316,7 +323,10 @@ class channel {
       channel_->receivers_.push_back(*this);
       parked_ = true;
     }
-    void select_withdraw() { (void)cancel(); }
+    void select_withdraw() {
+      (void)cancel();
+      parked_ = false;
+    }
 
    private:
     friend channel;

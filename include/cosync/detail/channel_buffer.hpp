@@ -168,19 +168,15 @@ class channel_buffer {
 
   /// Stops the fast path: after this, the positions change only through the *_frozen calls.
   void freeze() noexcept {
-    // relaxed: the RMW's place in each word's modification order is all that matters — a
-    // claim after it fails. Slot contents are read and written through stamps (acquire/release).
-    frozen_head_ = head_.value.fetch_or(slow, std::memory_order_relaxed) & position_mask;
-    frozen_tail_ = tail_.value.fetch_or(slow, std::memory_order_relaxed) & position_mask;
+    frozen_head_ = freeze_word(head_.value);
+    frozen_tail_ = freeze_word(tail_.value);
   }
 
   /// Publishes the positions; each side stays slow if asked (someone parked, closed).
   void thaw(bool head_slow, bool tail_slow) noexcept {
     const bool keep = capacity_ == 0;
-    // relaxed: fast operations read nothing the lock holder wrote except slots, whose stamps
-    // carry it.
-    head_.value.store(frozen_head_ | (head_slow || keep ? slow : 0), std::memory_order_relaxed);
-    tail_.value.store(frozen_tail_ | (tail_slow || keep ? slow : 0), std::memory_order_relaxed);
+    thaw_word(head_.value, frozen_head_ | (head_slow || keep ? slow : 0));
+    thaw_word(tail_.value, frozen_tail_ | (tail_slow || keep ? slow : 0));
   }
 
   [[nodiscard]] std::size_t size_frozen() const noexcept { return count(frozen_head_, frozen_tail_); }
@@ -224,6 +220,27 @@ class channel_buffer {
 
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
+
+  // Sets `slow` in `w` and returns its position. Only the lock holder clears `slow`, so a word
+  // already slow needs no read-modify-write (the common case while parties are parked).
+  static word freeze_word(std::atomic<word>& w) noexcept {
+    // relaxed (load and RMW): only the RMW's place in the word's modification order matters — a
+    // claim after it fails. Slot contents are read and written through stamps.
+    word value = w.load(std::memory_order_relaxed);
+    if ((value & slow) == 0) {
+      value = w.fetch_or(slow, std::memory_order_relaxed);
+    }
+    return value & position_mask;
+  }
+
+  // Stores `value` unless the word already holds it (positions unmoved, still slow).
+  static void thaw_word(std::atomic<word>& w, word value) noexcept {
+    // relaxed: fast operations read nothing the lock holder wrote except slots, whose stamps
+    // carry it. Nobody else writes a slow word, so the load sees the lock holder's last store.
+    if (w.load(std::memory_order_relaxed) != value) {
+      w.store(value, std::memory_order_relaxed);
+    }
+  }
 
   [[nodiscard]] static word wrap(word position) noexcept { return position & position_mask; }
   [[nodiscard]] word index(word position) const noexcept { return position & (one_lap_ - 1); }
