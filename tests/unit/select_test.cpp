@@ -364,3 +364,13 @@ TEST_CASE("a select parked when its runtime shuts down leaves every channel and 
   CHECK(a.size_approx() == 1);
   CHECK(b.try_send(1) == try_status::full);
 }
+
+COSYNC_TEST_CASE("a timer case alone and a default case alone", "[select][unit]") {
+  const auto start = cosync::steady_clock::now();
+  auto r = co_await cosync::select(cosync::after(2ms));
+  CHECK(r.index() == 0);
+  CHECK(cosync::steady_clock::now() - start >= 2ms);
+  auto d = co_await cosync::select(cosync::default_case);
+  CHECK(d.index() == 0);
+  CHECK(armed_timers_here() == 0);
+}
