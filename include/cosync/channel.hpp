@@ -17,6 +17,7 @@
 /// closed, so the two layers never race on a decision. Parked coroutines are resumed on their own
 /// executors, through the mesh when the waking operation ran elsewhere.
 
+#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/channel_buffer.hpp>
 #include <cosync/detail/parked_queue.hpp>
@@ -80,9 +81,11 @@ class channel {
   ///   they blocked.
   /// - Throws cosync::channel_closed if the channel is closed or is closed while waiting; the
   ///   value is then not moved from: it stays with the caller.
-  /// - cancel() withdraws a parked send (the cancellation hook task groups will use): true if it
-  ///   was withdrawn (the value was not sent and stays with the caller), false if it had already
-  ///   completed.
+  /// - Cancellation (a task group's or timeout's scope, cancellation.hpp): a send that must wait
+  ///   in a cancelled scope, or is waiting when its scope is cancelled, throws cosync::cancelled
+  ///   and its value stays with the caller; one that already completed is not undone.
+  ///   cancel() is the same hook, by hand: true if it withdrew the parked send, false if it had
+  ///   already completed.
   ///
   ///     co_await ch.send(std::move(job));
   class [[nodiscard]] send_awaiter : private detail::parked_party {
@@ -114,15 +117,29 @@ class channel {
       return false;
     }
 
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
       this->record(h);
-      return channel_->start_send(*this);
+      detail::cancel_scope* scope = detail::scope_of(h);
+      if (scope != nullptr && scope->stop_requested()) {
+        outcome_ = outcome::cancelled;  // cancelled before it could wait: the value stays with us
+        return false;
+      }
+      if (!channel_->start_send(*this)) {
+        return false;
+      }
+      cancel_hook_.arm(scope, withdraw_on_cancel{this});
+      return true;
     }
 
     void await_resume() {
       parked_ = false;  // whoever resumed us took us out of the queue: no cancel() on destruction
+      cancel_hook_.disarm();
       if (outcome_ == outcome::closed) {
         throw channel_closed{};
+      }
+      if (outcome_ == outcome::cancelled) {
+        throw cancelled{};
       }
     }
 
@@ -157,12 +174,25 @@ class channel {
 
    private:
     friend channel;
-    enum class outcome { pending, sent, closed };
+    enum class outcome { pending, sent, closed, cancelled };
+
+    // Runs on the cancelling thread: if the send is still parked, it leaves the queue (its value
+    // untouched) and its coroutine is resumed to throw cosync::cancelled.
+    struct withdraw_on_cancel {
+      send_awaiter* self;
+      void operator()() const {
+        if (self->cancel()) {
+          self->outcome_ = outcome::cancelled;
+          detail::resume_on_home(self->waiter, self->home);
+        }
+      }
+    };
 
     channel* channel_;
     std::optional<T> copy_;  // what send(const T&) sends
     T* value_;
     outcome outcome_ = outcome::pending;
+    detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
     bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
@@ -272,9 +302,10 @@ class channel {
   ///   channel is closed and drained.
   /// - Resumes on the receiving coroutine's own executor. Blocked receivers are served in the
   ///   order they blocked.
-  /// - cancel() withdraws a parked receive: true if it was withdrawn (nothing consumed), false if
-  ///   a value had already been handed to it — await_resume then returns that value: a value
-  ///   handed to a receiver is never lost.
+  /// - Cancellation: a receive that must wait in a cancelled scope, or is waiting when its scope
+  ///   is cancelled, throws cosync::cancelled having consumed nothing — unless a value had already
+  ///   been handed to it, which it returns: a value handed to a receiver is never lost. cancel()
+  ///   is the same hook, by hand (true: withdrawn; false: it completed).
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
   class [[nodiscard]] recv_awaiter : private detail::parked_party {
@@ -297,13 +328,27 @@ class channel {
       return channel_->buffer_.try_pop(value_) == detail::channel_buffer<T>::fast::ok;
     }
 
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
       this->record(h);
-      return channel_->start_recv(*this);
+      detail::cancel_scope* scope = detail::scope_of(h);
+      if (scope != nullptr && scope->stop_requested()) {
+        cancelled_ = true;  // cancelled before it could wait: nothing consumed
+        return false;
+      }
+      if (!channel_->start_recv(*this)) {
+        return false;
+      }
+      cancel_hook_.arm(scope, withdraw_on_cancel{this});
+      return true;
     }
 
     std::optional<T> await_resume() {
       parked_ = false;  // as in send_awaiter
+      cancel_hook_.disarm();
+      if (cancelled_) {
+        throw cancelled{};
+      }
       return std::move(value_);
     }
 
@@ -330,8 +375,23 @@ class channel {
 
    private:
     friend channel;
+
+    // As in send_awaiter: only a receive still parked is withdrawn; one already handed a value
+    // keeps it and returns it.
+    struct withdraw_on_cancel {
+      recv_awaiter* self;
+      void operator()() const {
+        if (self->cancel()) {
+          self->cancelled_ = true;
+          detail::resume_on_home(self->waiter, self->home);
+        }
+      }
+    };
+
     channel* channel_;
     std::optional<T> value_;
+    bool cancelled_ = false;
+    detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
     bool parked_ = false;  // as in send_awaiter
   };
 

@@ -2,13 +2,16 @@
 
 /// The umbrella header: every public facility of cosync.
 
+#include <cosync/cancellation.hpp>
 #include <cosync/channel.hpp>
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/select.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
+#include <cosync/task_group.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/try_status.hpp>
 #include <cosync/when_all.hpp>

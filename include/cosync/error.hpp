@@ -7,8 +7,11 @@
 /// (spsc_ring, the dependency-free core, reports bad capacities with the standard
 /// std::invalid_argument and std::length_error.)
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cosync {
 
@@ -51,6 +54,28 @@ class channel_closed : public error {
 class cancelled : public error {
  public:
   cancelled() : error{"cosync: operation cancelled"} {}
+};
+
+/// An operation given a deadline (cosync::with_timeout, with_deadline) that did not finish in
+/// time: it was cancelled, and this is what the caller sees. A failure, not a cancellation: a
+/// task group treats it like any other error.
+class timed_out : public error {
+ public:
+  timed_out() : error{"cosync: operation timed out"} {}
+};
+
+/// Several failures from one task group (or any failure from a supervising one): every exception
+/// its children and body threw, other than cosync::cancelled, in the order they happened.
+class task_group_error : public error {
+ public:
+  explicit task_group_error(std::vector<std::exception_ptr> errors)
+      : error{"cosync: " + std::to_string(errors.size()) + " task(s) in a task group failed"},
+        errors_{std::move(errors)} {}
+
+  [[nodiscard]] const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+
+ private:
+  std::vector<std::exception_ptr> errors_;
 };
 
 }  // namespace cosync

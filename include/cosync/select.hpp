@@ -34,6 +34,7 @@
 ///     R     await_resume();                     // the case's result, once it has won
 /// channel<T>::send_awaiter / recv_awaiter, after(), at() and default_case implement it.
 
+#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/parked_queue.hpp>
 #include <cosync/detail/scheduler.hpp>
@@ -378,8 +379,10 @@ using select_result = std::variant<detail::select_value_t<Cases>...>;
 /// - Resumes on the selecting coroutine's own executor, whichever executor completed the case.
 /// - A recv case on a closed, drained channel wins with std::nullopt; a send case on a closed
 ///   channel wins and the select throws cosync::channel_closed (the value stays with the caller).
-/// - cancel() withdraws a parked select: true if it did (the select throws cosync::cancelled),
-///   false if a case had already won (the select returns it: nothing is lost).
+/// - Cancellation: in a cancelled scope (cancellation.hpp), a select that would have to wait
+///   throws cosync::cancelled; one waiting when its scope is cancelled withdraws every case and
+///   throws it — unless a case had already won, whose result it returns (nothing is lost).
+///   cancel() is the same, by hand, from the select's executor.
 /// - The same channel may appear in several cases (its lock is taken once); a select with no case
 ///   does not compile (use a range select for runtime-sized sets).
 template <bool Ordered, class... Cases>
@@ -408,21 +411,31 @@ class [[nodiscard]] select_awaiter {
     return winner_ != detail::select_engine::parked;
   }
 
-  bool await_suspend(std::coroutine_handle<> waiter) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> waiter) {
     home_ = detail::current_executor();
     waiter_ = waiter;
+    detail::cancel_scope* scope = detail::scope_of(waiter);
+    if (scope != nullptr && scope->stop_requested()) {
+      winner_ = detail::race_cancelled;  // nothing was ready and we may not wait
+      return false;
+    }
     winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
     parked_ = winner_ == detail::select_engine::parked;
+    if (parked_) {
+      cancel_hook_.arm(scope, cancel_on_stop{this});
+    }
     return parked_;
   }
 
   result_type await_resume() {
     if (parked_) {
       resumed_ = true;
+      cancel_hook_.disarm();
       winner_ = detail::select_engine::finish(refs_, race_);
-      if (winner_ == detail::race_cancelled) {
-        throw cancelled{};
-      }
+    }
+    if (winner_ == detail::race_cancelled) {
+      throw cancelled{};
     }
     return result_of(std::make_index_sequence<size>{});
   }
@@ -431,6 +444,12 @@ class [[nodiscard]] select_awaiter {
   bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
 
  private:
+  // The scope's cancellation, on whichever thread requests it: the same CAS as cancel().
+  struct cancel_on_stop {
+    select_awaiter* self;
+    void operator()() const { (void)detail::select_engine::cancel(self->race_, self->waiter_, self->home_); }
+  };
+
   template <std::size_t... I>
   result_type result_of(std::index_sequence<I...> /*cases*/) {
     std::optional<result_type> result;
@@ -460,6 +479,7 @@ class [[nodiscard]] select_awaiter {
   detail::executor* home_ = nullptr;
   bool parked_ = false;
   bool resumed_ = false;
+  detail::cancel_hook<cancel_on_stop> cancel_hook_;
 };
 
 /// Awaits the first ready case; among several ready ones, a uniformly random one (no case
@@ -513,22 +533,32 @@ class [[nodiscard]] range_select_awaiter {
     return winner_ != detail::select_engine::parked;
   }
 
-  bool await_suspend(std::coroutine_handle<> waiter) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> waiter) {
     home_ = detail::current_executor();
     waiter_ = waiter;
+    detail::cancel_scope* scope = detail::scope_of(waiter);
+    if (scope != nullptr && scope->stop_requested()) {
+      winner_ = detail::race_cancelled;  // nothing was ready and we may not wait
+      return false;
+    }
     by_lock_.resize(cases_.size());
     winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
     parked_ = winner_ == detail::select_engine::parked;
+    if (parked_) {
+      cancel_hook_.arm(scope, cancel_on_stop{this});
+    }
     return parked_;
   }
 
   result_type await_resume() {
     if (parked_) {
       resumed_ = true;
+      cancel_hook_.disarm();
       winner_ = detail::select_engine::finish(refs_, race_);
-      if (winner_ == detail::race_cancelled) {
-        throw cancelled{};
-      }
+    }
+    if (winner_ == detail::race_cancelled) {
+      throw cancelled{};
     }
     Case& c = cases_[winner_];
     if constexpr (std::is_void_v<decltype(c.await_resume())>) {
@@ -543,6 +573,12 @@ class [[nodiscard]] range_select_awaiter {
   bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
 
  private:
+  // As in select_awaiter.
+  struct cancel_on_stop {
+    range_select_awaiter* self;
+    void operator()() const { (void)detail::select_engine::cancel(self->race_, self->waiter_, self->home_); }
+  };
+
   std::span<Case> cases_;
   std::vector<detail::select_case_ref> refs_;
   std::vector<std::size_t> order_;
@@ -553,6 +589,7 @@ class [[nodiscard]] range_select_awaiter {
   detail::executor* home_ = nullptr;
   bool parked_ = false;
   bool resumed_ = false;
+  detail::cancel_hook<cancel_on_stop> cancel_hook_;
 };
 
 /// Awaits the first ready case of a runtime-sized range (random among ready ones).

@@ -2,6 +2,7 @@
 
 /// cosync::task<T>: the coroutine type of cosync. Lazy, move-only, awaited exactly once.
 
+#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/frame_allocator.hpp>
 #include <cosync/detail/result_slot.hpp>
@@ -19,6 +20,10 @@ template <class T = void>
 class task;
 
 namespace detail {
+
+/// Makes `t` run under `scope` (a task group's or a timeout's) instead of its awaiter's.
+template <class T>
+void set_scope(task<T>& t, cancel_scope* scope) noexcept;
 
 /// What every task promise shares: the continuation to resume at the end, and where to resume it.
 class task_promise_base : public recycled_frame {
@@ -54,6 +59,11 @@ class task_promise_base : public recycled_frame {
 
   [[nodiscard]] bool started() const noexcept { return static_cast<bool>(continuation_); }
 
+  /// The cancel scope this task runs under (cancellation.hpp): set by a task group or a timeout,
+  /// otherwise inherited from the awaiting coroutine when first awaited.
+  [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
+  void set_scope(cancel_scope* scope) noexcept { scope_ = scope; }
+
  protected:
   void rethrow_if_failed() const {
     if (exception_) {
@@ -64,6 +74,7 @@ class task_promise_base : public recycled_frame {
  private:
   std::coroutine_handle<> continuation_;
   executor* continuation_executor_ = nullptr;
+  cancel_scope* scope_ = nullptr;
   std::exception_ptr exception_;
 };
 
@@ -104,7 +115,8 @@ class task_promise<void> final : public task_promise_base {
 ///   moved elsewhere (switch_to), by symmetric transfer when both are on the same executor, so
 ///   long chains of synchronously completing awaits do not grow the stack.
 /// - An exception escaping the body is rethrown from `co_await`.
-/// - Cancellation: a task is as cancellable as the operations it awaits.
+/// - Cancellation: a task runs under the cancel scope of whoever awaits it (or the one a task
+///   group or timeout gives it) and is as cancellable as the operations it awaits.
 /// - Contract (asserted in debug builds): awaited at most once; a task that has started must run
 ///   to completion before it is destroyed (the runtime's shutdown is the only exception).
 ///
@@ -146,8 +158,13 @@ class [[nodiscard]] task {
       return false;
     }
 
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-      handle_.promise().start(awaiting);
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+      promise_type& promise = handle_.promise();
+      promise.start(awaiting);
+      if (promise.scope() == nullptr) {
+        promise.set_scope(detail::scope_of(awaiting));  // cancellation flows down
+      }
       return detail::transfer_to(handle_);
     }
 
@@ -161,6 +178,8 @@ class [[nodiscard]] task {
 
  private:
   friend promise_type;
+  template <class U>
+  friend void detail::set_scope(task<U>& t, detail::cancel_scope* scope) noexcept;
   explicit task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
 
   void destroy() noexcept {
@@ -183,6 +202,13 @@ task<T> task_promise<T>::get_return_object() noexcept {
 
 inline task<void> task_promise<void>::get_return_object() noexcept {
   return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+template <class T>
+void set_scope(task<T>& t, cancel_scope* scope) noexcept {
+  if (t.handle_) {
+    t.handle_.promise().set_scope(scope);
+  }
 }
 
 }  // namespace detail

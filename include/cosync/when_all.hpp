@@ -110,9 +110,11 @@ class [[nodiscard]] when_all_awaiter {
 
   bool await_ready() const noexcept { return sizeof...(As) == 0; }
 
-  bool await_suspend(std::coroutine_handle<> parent) {
-    return when_all_suspend(counter_, sizeof...(As), parent,
-                            [this] { start(std::index_sequence_for<As...>{}); });
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> parent) {
+    return when_all_suspend(counter_, sizeof...(As), parent, [this, scope = scope_of(parent)] {
+      start(std::index_sequence_for<As...>{}, scope);
+    });
   }
 
   std::tuple<when_all_value_t<As>...> await_resume() {
@@ -126,12 +128,13 @@ class [[nodiscard]] when_all_awaiter {
 
  private:
   template <std::size_t... I>
-  void start(std::index_sequence<I...>) {
+  void start(std::index_sequence<I...>, cancel_scope* scope) {
     children_.reserve(sizeof...(As));
     (children_.emplace_back(
          run_when_all_child(std::move(std::get<I>(awaitables_)), std::get<I>(slots_), counter_, I)),
      ...);
     for (completion_task& child : children_) {
+      child.set_scope(scope);  // the children run under the parent's cancel scope
       counter_.start(child);
     }
   }
@@ -159,13 +162,15 @@ class [[nodiscard]] when_all_range_awaiter {
 
   bool await_ready() const noexcept { return awaitables_.empty(); }
 
-  bool await_suspend(std::coroutine_handle<> parent) {
-    return when_all_suspend(counter_, awaitables_.size(), parent, [this] {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> parent) {
+    return when_all_suspend(counter_, awaitables_.size(), parent, [this, scope = scope_of(parent)] {
       children_.reserve(awaitables_.size());
       for (std::size_t i = 0; i < awaitables_.size(); ++i) {
         children_.push_back(run_when_all_child(std::move(awaitables_[i]), slots_[i], counter_, i));
       }
       for (completion_task& child : children_) {
+        child.set_scope(scope);  // as in when_all_awaiter
         counter_.start(child);
       }
     });

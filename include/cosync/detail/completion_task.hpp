@@ -6,6 +6,7 @@
 // runtime's registry. The body catches its own exceptions (they belong to whoever waits), so one
 // escaping is a bug and terminates.
 
+#include <cosync/cancellation.hpp>
 #include <cosync/detail/frame_allocator.hpp>
 
 #include <coroutine>
@@ -23,6 +24,9 @@ class completion_task {
   struct promise_type : recycled_frame {
     on_done_fn on_done = nullptr;
     void* context = nullptr;
+    cancel_scope* scope_ = nullptr;  // passed on to what the body awaits
+
+    [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
 
     completion_task get_return_object() noexcept {
       return completion_task{std::coroutine_handle<promise_type>::from_promise(*this)};
@@ -56,6 +60,9 @@ class completion_task {
     handle_.promise().on_done = fn;
     handle_.promise().context = context;
   }
+
+  /// The cancel scope the body's awaits run under; call before the body first runs.
+  void set_scope(cancel_scope* scope) noexcept { handle_.promise().scope_ = scope; }
 
   [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
 

@@ -128,6 +128,16 @@ class parked_queue {
   parked_party* tail_ = nullptr;
 };
 
+/// Resumes a parked coroutine: posted to its executor, or inline if it has none (never under a
+/// channel's lock).
+inline void resume_on_home(std::coroutine_handle<> waiter, executor* home) {
+  if (home != nullptr) {
+    post(*home, waiter);
+  } else {
+    waiter.resume();
+  }
+}
+
 /// The coroutines a channel operation unblocked, resumed after its lock is released (a party
 /// parked off any executor resumes inline, which must not happen under the lock). Two fit
 /// without allocating, enough for every operation but close and the batch forms.
@@ -161,13 +171,7 @@ class wake_list {
     executor* home = nullptr;
   };
 
-  static void resume(const entry& e) {
-    if (e.home != nullptr) {
-      post(*e.home, e.waiter);
-    } else {
-      e.waiter.resume();
-    }
-  }
+  static void resume(const entry& e) { resume_on_home(e.waiter, e.home); }
 
   std::array<entry, 2> inline_{};
   std::size_t size_ = 0;

@@ -1,0 +1,122 @@
+#pragma once
+
+/// Cooperative cancellation: std::stop_token is the currency.
+///
+/// Task groups and timeouts own *cancel scopes*, linked into a tree (a nested scope is cancelled
+/// with its parent). Every cosync::task awaited inside a scope carries a pointer to it, inherited
+/// from whoever awaits it, so cancellation reaches every suspension point below: a parked channel
+/// send or receive, a select, a sleep, a when_all, a nested group. A cancelled operation throws
+/// cosync::cancelled and consumes nothing (docs/design/cancellation.md has the rules).
+///
+///     std::stop_token token = co_await cosync::current_stop_token();
+///     while (!token.stop_requested()) crunch();   // a CPU loop checks for itself
+
+#include <cosync/error.hpp>
+
+#include <coroutine>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+namespace cosync {
+namespace detail {
+
+/// A node of the cancellation tree: a stop_source, cancelled with its parent's (if any). Owned by
+/// a task group or a timeout, which outlive every task that points at it.
+class cancel_scope {
+ public:
+  cancel_scope() = default;
+  explicit cancel_scope(const cancel_scope* parent) {
+    if (parent != nullptr) {
+      link_.emplace(parent->source_.get_token(), forward{&source_});
+    }
+  }
+  cancel_scope(const cancel_scope&) = delete;
+  cancel_scope& operator=(const cancel_scope&) = delete;
+
+  /// Any thread. Runs every registered cancellation hook of this scope and the scopes below.
+  void request_stop() noexcept { source_.request_stop(); }
+  [[nodiscard]] bool stop_requested() const noexcept { return source_.stop_requested(); }
+  [[nodiscard]] std::stop_token token() const noexcept { return source_.get_token(); }
+
+ private:
+  struct forward {
+    std::stop_source* target;
+    void operator()() const noexcept { target->request_stop(); }
+  };
+
+  std::stop_source source_;
+  std::optional<std::stop_callback<forward>> link_;  // parent cancelled → this one too
+};
+
+/// The cancel scope of the coroutine behind `h` (its promise's), or nullptr if it has none or is
+/// not a cosync coroutine.
+template <class Promise>
+[[nodiscard]] cancel_scope* scope_of(std::coroutine_handle<Promise> h) noexcept {
+  if constexpr (requires { h.promise().scope(); }) {
+    return h.promise().scope();
+  } else {
+    return nullptr;
+  }
+}
+
+/// What a cancellable awaiter keeps while it is parked: a stop_callback that runs `Hook` (which
+/// withdraws the operation and, if that worked, resumes its coroutine to throw cancelled).
+/// Registered after the operation is parked and outside any lock: the hook may run at once.
+template <class Hook>
+class cancel_hook {
+ public:
+  /// Registers `hook` with `scope` (nothing without a scope).
+  void arm(cancel_scope* scope, Hook hook) {
+    if (scope != nullptr) {
+      callback_.emplace(scope->token(), std::move(hook));
+    }
+  }
+  /// Deregisters; waits if the hook is running on another thread at this moment.
+  void disarm() noexcept { callback_.reset(); }
+
+ private:
+  std::optional<std::stop_callback<Hook>> callback_;
+};
+
+/// co_await it for the awaiting coroutine's own cancel scope (nullptr outside any); completes at
+/// once. How a scope-owning coroutine (a task group, a timeout) links its scope to its parent's.
+class [[nodiscard]] this_scope {
+ public:
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    scope_ = scope_of(h);
+    return false;
+  }
+  [[nodiscard]] cancel_scope* await_resume() const noexcept { return scope_; }
+
+ private:
+  cancel_scope* scope_ = nullptr;
+};
+
+}  // namespace detail
+
+/// co_await it for the stop_token of the innermost task group or timeout around the awaiting
+/// coroutine (a token that is never stopped outside any). Completes at once.
+class [[nodiscard]] current_stop_token_awaiter {
+ public:
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    if (detail::cancel_scope* scope = detail::scope_of(h)) {
+      token_ = scope->token();
+    }
+    return false;  // never suspends: it only looks at the awaiting coroutine
+  }
+  [[nodiscard]] std::stop_token await_resume() noexcept { return std::move(token_); }
+
+ private:
+  std::stop_token token_;
+};
+
+[[nodiscard]] inline current_stop_token_awaiter current_stop_token() noexcept {
+  return {};
+}
+
+}  // namespace cosync

@@ -1,0 +1,197 @@
+#pragma once
+
+/// Structured concurrency: a task group (a nursery) whose children cannot outlive it.
+///
+///     co_await cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<> {
+///       g.spawn(fetch(a));          // on this executor
+///       g.spawn_on(1, fetch(b));    // on executor 1
+///       co_return;
+///     });                           // returns when every child has ended
+///
+/// - The awaited call completes only after the body and every child have ended; it returns the
+///   body's value.
+/// - Fail-fast (the default): the first exception from a child or the body cancels everything
+///   else in the group and is rethrown — unchanged if it is the only failure, else inside a
+///   cosync::task_group_error that holds every failure in order (none is swallowed).
+///   cosync::cancelled is not a failure.
+/// - `with_task_group(cosync::supervise, body)`: a failure cancels nothing; at the end every
+///   failure is reported in a cosync::task_group_error.
+/// - Cancellation flows down: the group's scope is cancelled with the scope of whoever awaits
+///   with_task_group (a parent group, a timeout), and g.cancel() cancels it by hand. Every
+///   suspension point of the body and the children sees it (cancellation.hpp). Errors flow up.
+/// - A child that ignores cancellation (a CPU loop) is still waited for.
+/// - Must be awaited on an executor thread (cosync::usage_error otherwise).
+
+#include <cosync/cancellation.hpp>
+#include <cosync/config.hpp>
+#include <cosync/detail/frame_allocator.hpp>
+#include <cosync/detail/parked_queue.hpp>
+#include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+#include <cosync/task.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace cosync {
+
+class task_group;
+
+/// Selects the supervising policy of with_task_group (failures cancel nothing).
+struct supervise_t {
+  explicit constexpr supervise_t(int /*tag*/) noexcept {}
+};
+inline constexpr supervise_t supervise{0};
+
+namespace detail {
+
+struct group_child_promise;  // the frame of one child (src/task_group.cpp)
+
+template <class R, class Body>
+task<R> run_task_group(bool supervising, Body body);
+
+}  // namespace detail
+
+/// A scope's children (see the file comment); made by with_task_group, never directly.
+class task_group {
+ public:
+  task_group(const task_group&) = delete;
+  task_group& operator=(const task_group&) = delete;
+  /// Destroying a group that still has children is a contract violation (asserted in debug
+  /// builds); at runtime shutdown the children still suspended are destroyed with it.
+  ~task_group();
+
+  /// Runs `child` in the group on the calling coroutine's executor (queued; starts soon).
+  /// Throws cosync::cancelled if the group is being cancelled, cosync::usage_error if it has
+  /// already ended or off-executor.
+  void spawn(task<void> child) { start(here(), std::move(child)); }
+
+  /// Runs `child` in the group on executor `executor` (cosync::usage_error if out of range).
+  void spawn_on(std::size_t executor, task<void> child) {
+    detail::executor& e = here();
+    if (executor >= detail::executor_count(e)) {
+      throw usage_error("cosync::task_group::spawn_on: executor " + std::to_string(executor) + " of " +
+                        std::to_string(detail::executor_count(e)));
+    }
+    start(detail::peer(e, executor), std::move(child));
+  }
+
+  /// Runs `child` in the group on an executor the group picks: round-robin over the runtime's
+  /// executors, per group (cheap, and spreads a fan-out evenly without measuring load).
+  void spawn_anywhere(task<void> child) {
+    detail::executor& e = here();
+    const std::size_t n = next_executor_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter
+    start(detail::peer(e, n % detail::executor_count(e)), std::move(child));
+  }
+
+  /// Cancels the body and every child (any thread). Idempotent.
+  void cancel() noexcept { scope_.request_stop(); }
+
+  [[nodiscard]] bool cancel_requested() const noexcept { return scope_.stop_requested(); }
+  [[nodiscard]] std::stop_token stop_token() const noexcept { return scope_.token(); }
+
+ private:
+  friend struct detail::group_child_promise;
+  template <class R, class Body>
+  friend task<R> detail::run_task_group(bool supervising, Body body);
+
+  task_group(bool supervising, detail::cancel_scope* parent) : supervising_{supervising}, scope_{parent} {}
+
+  static detail::executor& here();
+  void start(detail::executor& target, task<void> child);
+  // A child's or the body's exception (any thread).
+  void note_failure(std::exception_ptr e);
+  // The end of a child (its thread): leave the list, free the frame, resume the joiner if last.
+  void child_finished(detail::group_child_promise& child) noexcept;
+  void rethrow_failures();
+  void link(detail::group_child_promise& child) noexcept;
+  void unlink(detail::group_child_promise& child) noexcept;
+
+  // Awaited once by with_task_group after the body: gives up the body's share of live_ and
+  // waits for the children.
+  struct join_awaiter {
+    task_group& group;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      group.joiner_ = h;
+      group.joiner_home_ = detail::current_executor();
+      // acq_rel: pairs with child_finished()'s; the joiner fields are published before the decrement.
+      return group.live_.fetch_sub(1, std::memory_order_acq_rel) != 1;
+    }
+    void await_resume() const noexcept {}
+  };
+  join_awaiter join() noexcept { return {*this}; }
+
+  const bool supervising_;
+  detail::cancel_scope scope_;
+  std::atomic<std::size_t> live_{1};  // running children + 1 for the body until it joins
+  std::atomic<std::size_t> next_executor_{0};
+  std::coroutine_handle<> joiner_;
+  detail::executor* joiner_home_ = nullptr;
+  std::mutex mutex_;
+  // ---- guarded by mutex_ ----
+  detail::group_child_promise* children_ = nullptr;
+  std::vector<std::exception_ptr> failures_;
+};
+
+namespace detail {
+
+template <class Body>
+using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::value_type;
+
+template <class R, class Body>
+task<R> run_task_group(bool supervising, Body body) {
+  static_assert(!std::is_reference_v<R>,
+                "cosync::with_task_group: the body must return a task of a value or void");
+  if (current_executor() == nullptr) {
+    throw usage_error("cosync::with_task_group must be awaited on an executor thread");
+  }
+  task_group group{supervising, co_await this_scope{}};
+  std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> result;
+  try {
+    task<R> t = body(group);
+    set_scope(t, &group.scope_);
+    if constexpr (std::is_void_v<R>) {
+      co_await t;
+      result.emplace(true);
+    } else {
+      result.emplace(co_await t);
+    }
+  } catch (...) {
+    group.note_failure(std::current_exception());
+  }
+  co_await group.join();
+  group.rethrow_failures();
+  if (!result) {
+    throw cancelled{};  // the body was cancelled (by g.cancel() or from above) and made no value
+  }
+  if constexpr (!std::is_void_v<R>) {
+    co_return std::move(*result);
+  }
+}
+
+}  // namespace detail
+
+/// Runs `body(group)` and waits for it and every child it spawned (see the file comment);
+/// fail-fast. Returns the body's value.
+template <class Body>
+[[nodiscard]] task<detail::group_body_result_t<Body>> with_task_group(Body body) {
+  return detail::run_task_group<detail::group_body_result_t<Body>>(false, std::move(body));
+}
+
+/// As with_task_group(body), supervising: failures cancel nothing and are all reported at the end.
+template <class Body>
+[[nodiscard]] task<detail::group_body_result_t<Body>> with_task_group(supervise_t /*policy*/, Body body) {
+  return detail::run_task_group<detail::group_body_result_t<Body>>(true, std::move(body));
+}
+
+}  // namespace cosync
