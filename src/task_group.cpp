@@ -79,7 +79,7 @@ detail::executor& task_group::here() {
   return *e;
 }
 
-void task_group::start(detail::executor& target, task<void> child) {
+void task_group::start(detail::executor& target, task<void> child, bool eager) {
   if (!child.valid()) {
     throw usage_error("cosync::task_group: spawn of an empty task");
   }
@@ -98,7 +98,11 @@ void task_group::start(detail::executor& target, task<void> child) {
     link(h.promise());
   }
   live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: sequenced before our own decrement
-  detail::post(target, h);
+  if (!eager) {
+    detail::post(target, h);
+  } else if (detail::transfer_to(h) == h) {  // (on a deep stack it is queued to run next instead)
+    h.resume();  // runs until its first suspension (or its end: its frame is recycled at once)
+  }
 }
 
 void task_group::note_failure(std::exception_ptr e) {

@@ -70,19 +70,21 @@ class task_group {
   /// builds); at runtime shutdown the children still suspended are destroyed with it.
   ~task_group();
 
-  /// Runs `child` in the group on the calling coroutine's executor (queued; starts soon).
-  /// Throws cosync::cancelled if the group is being cancelled, cosync::usage_error if it has
-  /// already ended or off-executor.
-  void spawn(task<void> child) { start(here(), std::move(child)); }
+  /// Runs `child` in the group on the calling coroutine's executor, starting it at once: it runs
+  /// until its first suspension before spawn() returns (no queueing; a child that completes
+  /// synchronously recycles its frame straight away). Throws cosync::cancelled if the group is
+  /// being cancelled, cosync::usage_error if it has already ended or off-executor.
+  void spawn(task<void> child) { start(here(), std::move(child), true); }
 
-  /// Runs `child` in the group on executor `executor` (cosync::usage_error if out of range).
+  /// Runs `child` in the group on executor `executor`, queued there (it starts soon, after the
+  /// spawner suspends if it is the same executor). cosync::usage_error if out of range.
   void spawn_on(std::size_t executor, task<void> child) {
     detail::executor& e = here();
     if (executor >= detail::executor_count(e)) {
       throw usage_error("cosync::task_group::spawn_on: executor " + std::to_string(executor) + " of " +
                         std::to_string(detail::executor_count(e)));
     }
-    start(detail::peer(e, executor), std::move(child));
+    start(detail::peer(e, executor), std::move(child), false);
   }
 
   /// Runs `child` in the group on an executor the group picks: round-robin over the runtime's
@@ -90,7 +92,7 @@ class task_group {
   void spawn_anywhere(task<void> child) {
     detail::executor& e = here();
     const std::size_t n = next_executor_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter
-    start(detail::peer(e, n % detail::executor_count(e)), std::move(child));
+    start(detail::peer(e, n % detail::executor_count(e)), std::move(child), false);
   }
 
   /// Cancels the body and every child (any thread). Idempotent.
@@ -107,7 +109,7 @@ class task_group {
   task_group(bool supervising, detail::cancel_scope* parent) : supervising_{supervising}, scope_{parent} {}
 
   static detail::executor& here();
-  void start(detail::executor& target, task<void> child);
+  void start(detail::executor& target, task<void> child, bool eager);
   // A child's or the body's exception (any thread).
   void note_failure(std::exception_ptr e);
   // The end of a child (its thread): leave the list, free the frame, resume the joiner if last.

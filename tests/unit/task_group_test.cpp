@@ -383,3 +383,41 @@ TEST_CASE("a group running when its runtime shuts down is destroyed with its chi
   CHECK(never.try_send(1) == try_status::ok);  // every receiver left the channel
   CHECK(never.size_approx() == 1);
 }
+
+COSYNC_TEST_CASE("spawn starts the child at once, spawn_on queues it", "[task_group][unit]") {
+  std::vector<std::string> order;
+  auto note = [&](std::string what) -> task<void> {
+    order.push_back(std::move(what));
+    co_return;
+  };
+  co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+    g.spawn(note("eager child"));
+    order.emplace_back("body");
+    g.spawn_on(cosync::this_executor(), note("queued child"));
+    order.emplace_back("body again");
+    co_return;
+  });
+  CHECK(order == std::vector<std::string>{"eager child", "body", "body again", "queued child"});
+}
+
+namespace {
+
+task<void> spawn_chain(task_group& g, int left, std::atomic<int>& ran) {
+  ran.fetch_add(1);
+  if (left > 0) {
+    g.spawn(spawn_chain(g, left - 1, ran));
+  }
+  co_return;
+}
+
+}  // namespace
+
+COSYNC_TEST_CASE("a chain of 10^5 children each spawning the next does not overflow the stack",
+                 "[task_group][unit]") {
+  std::atomic<int> ran{0};
+  co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+    g.spawn(spawn_chain(g, 100000, ran));
+    co_return;
+  });
+  CHECK(ran.load() == 100001);
+}
