@@ -12,14 +12,20 @@
 // live progress line is shown. At the end the checksum is checked against a single-threaded
 // recomputation and the throughput printed.
 //
+// Every stage is a child of one task group (with_task_group), so none can outlive the pipeline,
+// and Ctrl-C (or SIGTERM) is a clean shutdown: a signal thread cancels the group, every stage
+// stops at its next channel operation or sleep, and the program reports how far it got.
+//
 //   pipeline [--items N]     (default 300,000,000)
 
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/task.hpp>
+#include <cosync/task_group.hpp>
 #include <cosync/timer.hpp>
-#include <cosync/when_all.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -82,15 +88,14 @@ cosync::task<void> work(std::size_t executor, cosync::channel<batch>& jobs, cosy
   }
 }
 
-cosync::task<checksum> aggregate(cosync::channel<batch>& results, std::atomic<std::uint64_t>& progress) {
-  checksum c;
+cosync::task<void> aggregate(cosync::channel<batch>& results, std::atomic<std::uint64_t>& progress,
+                             checksum& c) {
   while (auto b = co_await results.recv()) {
     for (std::uint64_t v : *b) {
       c.add(v);
     }
     progress.fetch_add(b->size(), std::memory_order_relaxed);
   }
-  co_return c;
 }
 
 // Live progress on a terminal only, until the aggregate is done.
@@ -110,20 +115,74 @@ cosync::task<void> report(const std::atomic<std::uint64_t>& progress, std::uint6
   std::printf("\n");
 }
 
-cosync::task<checksum> run_pipeline(std::uint64_t items, std::size_t executors,
-                                    clock_type::time_point start) {
+// Ctrl-C and SIGTERM, turned into a group cancellation. Blocked in every thread (the runtime's
+// included) and taken by one thread with sigwait(), which may then call task_group::cancel() —
+// a signal handler could not (it takes locks).
+class interrupt_watch {
+ public:
+  interrupt_watch() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGUSR1);  // our own "stop watching"
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread{[this] {
+      int signal = 0;
+      while (sigwait(&signals_, &signal) == 0 && signal != SIGUSR1) {
+        interrupted_ = true;
+        if (cosync::task_group* g = group_.load()) {
+          g->cancel();
+        }
+      }
+    }};
+  }
+  interrupt_watch(const interrupt_watch&) = delete;
+  interrupt_watch& operator=(const interrupt_watch&) = delete;
+  ~interrupt_watch() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+  /// The group a signal cancels (nullptr: none yet, or no longer).
+  void watch(cosync::task_group* g) {
+    group_ = g;
+    if (g != nullptr && interrupted_) {
+      g->cancel();  // the signal came before the group existed
+    }
+  }
+  [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
+
+ private:
+  sigset_t signals_{};
+  std::atomic<cosync::task_group*> group_{nullptr};
+  std::atomic<bool> interrupted_{false};
+  std::thread thread_;
+};
+
+struct outcome {
+  checksum total;
+  std::uint64_t done = 0;
+};
+
+cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, clock_type::time_point start,
+                                   interrupt_watch& interrupts) {
   cosync::channel<batch> jobs{2 * executors};
   cosync::channel<batch> results{2 * executors};
   std::atomic<std::size_t> workers_left{executors};
   std::atomic<std::uint64_t> progress{0};
-  std::vector<cosync::task<void>> workers;
-  for (std::size_t e = 0; e < executors; ++e) {
-    workers.push_back(work(e, jobs, results, workers_left));
-  }
-  auto fan_out = [&]() -> cosync::task<void> { co_await cosync::when_all(std::move(workers)); };
-  auto [generated, worked, total, reported] = co_await cosync::when_all(
-      generate(jobs, items), fan_out(), aggregate(results, progress), report(progress, items, start));
-  co_return total;
+  checksum total;
+  co_await cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<void> {
+    interrupts.watch(&g);
+    g.spawn(generate(jobs, items));
+    for (std::size_t e = 0; e < executors; ++e) {
+      g.spawn(work(e, jobs, results, workers_left));
+    }
+    g.spawn(aggregate(results, progress, total));
+    g.spawn(report(progress, items, start));
+    co_return;
+  });
+  interrupts.watch(nullptr);
+  co_return outcome{total, progress.load()};
 }
 
 std::uint64_t parse_items(int argc, char** argv) {
@@ -149,10 +208,18 @@ std::uint64_t parse_items(int argc, char** argv) {
 int main(int argc, char** argv) {
   const std::uint64_t items = parse_items(argc, argv);
   const std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
+  interrupt_watch interrupts;  // before the runtime: its threads inherit the blocked signals
   const auto start = clock_type::now();
-  const checksum got =
-      cosync::run(run_pipeline(items, executors, start), cosync::runtime_config{.executors = executors});
+  const outcome out = cosync::run(run_pipeline(items, executors, start, interrupts),
+                                  cosync::runtime_config{.executors = executors});
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  if (interrupts.interrupted()) {
+    std::printf(
+        "\ninterrupted: %llu of %llu items through the pipeline in %.3f s; every stage stopped cleanly\n",
+        static_cast<unsigned long long>(out.done), static_cast<unsigned long long>(items), seconds);
+    return 130;
+  }
+  const checksum& got = out.total;
 
   checksum expected;
   for (std::uint64_t i = 0; i < items; ++i) {

@@ -19,6 +19,9 @@
 /// - Cancellation flows down: the group's scope is cancelled with the scope of whoever awaits
 ///   with_task_group (a parent group, a timeout), and g.cancel() cancels it by hand. Every
 ///   suspension point of the body and the children sees it (cancellation.hpp). Errors flow up.
+///   Cancelled from above, with_task_group throws cosync::cancelled once everything has stopped;
+///   cancelled by g.cancel() (or fail-fast), it ends like an uncancelled group: the body's value,
+///   or cosync::cancelled if the body itself was cut short.
 /// - A child that ignores cancellation (a CPU loop) is still waited for.
 /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
 
@@ -157,7 +160,8 @@ task<R> run_task_group(bool supervising, Body body) {
   if (current_executor() == nullptr) {
     throw usage_error("cosync::with_task_group must be awaited on an executor thread");
   }
-  task_group group{supervising, co_await this_scope{}};
+  cancel_scope* const parent = co_await this_scope{};
+  task_group group{supervising, parent};
   std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> result;
   try {
     task<R> t = body(group);
@@ -173,8 +177,10 @@ task<R> run_task_group(bool supervising, Body body) {
   }
   co_await group.join();
   group.rethrow_failures();
-  if (!result) {
-    throw cancelled{};  // the body was cancelled (by g.cancel() or from above) and made no value
+  if (!result || (parent != nullptr && parent->stop_requested())) {
+    // The body made no value (it was cancelled), or the cancellation came from above (a parent
+    // group, a timeout): the work was cut short, and the caller's own wait is cancelled too.
+    throw cancelled{};
   }
   if constexpr (!std::is_void_v<R>) {
     co_return std::move(*result);

@@ -421,3 +421,28 @@ COSYNC_TEST_CASE("a chain of 10^5 children each spawning the next does not overf
   });
   CHECK(ran.load() == 100001);
 }
+
+COSYNC_TEST_CASE("a group cancelled from above throws cancelled once its children have stopped",
+                 "[task_group][unit]") {
+  bool inner_cancelled = false;
+  std::atomic<int> done{0};
+  auto sleeper = []() -> task<void> { co_await cosync::sleep_for(1h); };
+  auto inner = [&]() -> task<void> {
+    try {
+      co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+        g.spawn_on(1, sleeper());
+        co_return;  // the body is done; its child is not
+      });
+    } catch (const cosync::cancelled&) {
+      inner_cancelled = true;
+    }
+    done.fetch_add(1);
+  };
+  co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+    g.spawn(inner());
+    co_await cosync::sleep_for(2ms);
+    g.cancel();  // cancelled by hand: the outer group itself ends normally
+  });
+  CHECK(inner_cancelled);
+  CHECK(done.load() == 1);
+}
