@@ -28,12 +28,10 @@
 #if COSYNC_HAVE_ASIO_CHANNEL
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <thread>
+
+#include "asio_peer.hpp"
 #endif
 
 namespace {
@@ -109,9 +107,6 @@ result c2_ping_pong(double scale, std::size_t executors) {
 }
 
 #if COSYNC_HAVE_ASIO_CHANNEL
-namespace asio = boost::asio;
-using asio_error = boost::system::error_code;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 // C1 for an Asio channel type: a producer and a consumer coroutine, each spawned on its own
 // io_context (the same one for the single-threaded channel); the consumer checks order and sum.
@@ -143,17 +138,7 @@ result asio_c1(double scale, bool two_threads) {
       },
       asio::detached);
   const auto start = steady::now();
-  if (two_threads) {
-    std::thread consumer{[&] {
-      pin_to_cpu(1);
-      consumer_ctx.run();
-    }};
-    const scoped_pin pin{0};
-    producer_ctx.run();
-    consumer.join();
-  } else {
-    producer_ctx.run();
-  }
+  run_producer_consumer(producer_ctx, consumer_ctx, two_threads);
   const double rate = static_cast<double>(n) / seconds_since(start);
   return {rate / 1e6, {{"ns_per_msg", 1e9 / rate}}, in_order && sum == triangle(n)};
 }

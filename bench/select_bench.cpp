@@ -36,14 +36,12 @@
 #if COSYNC_HAVE_ASIO_CHANNEL
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <thread>
+
+#include "asio_peer.hpp"
 #endif
 
 namespace {
@@ -152,10 +150,7 @@ result c1_recv_or_select(double scale, bool with_select) {
 }
 
 #if COSYNC_HAVE_ASIO_CHANNEL
-namespace asio = boost::asio;
-using asio_error = boost::system::error_code;
 using namespace asio::experimental::awaitable_operators;
-constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 // C4 with Asio: four producers on the first io_context, the consumer on the second (the same one
 // for the single-threaded channel). The consumer stops after every message, or when a timeout
@@ -209,17 +204,7 @@ result c4_asio(double scale, bool two_threads) {
       },
       asio::detached);
   const auto start = steady::now();
-  if (two_threads) {
-    std::thread consumer{[&] {
-      pin_to_cpu(1);
-      consumer_ctx.run();
-    }};
-    const scoped_pin pin{0};
-    producer_ctx.run();
-    consumer.join();
-  } else {
-    producer_ctx.run();
-  }
+  run_producer_consumer(producer_ctx, consumer_ctx, two_threads);
   const double rate = static_cast<double>(count) / std::chrono::duration<double>(last - start).count();
   if (count != fan_in * per) {
     std::fprintf(stderr,

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -24,42 +25,39 @@ struct report {
 cosync::task<report> worker(cosync::channel<std::string>& control, cosync::channel<int>& jobs) {
   report r;
   bool paused = false;
+  // A command (std::nullopt: the control channel was closed); true means stop.
+  auto obey = [&](const std::optional<std::string>& received) {
+    const std::string command = received.value_or("stop");
+    std::printf("  control: %s\n", command.c_str());
+    paused = command == "pause";
+    return command == "stop";
+  };
+  auto heartbeat = [&] {
+    ++r.heartbeats;
+    std::printf("  heartbeat (%s)\n", paused ? "paused" : "idle");
+  };
   for (;;) {
     if (paused) {  // while paused, only a command or the clock can wake us
       auto got = co_await cosync::select_ordered(control.recv(), cosync::after(20ms));
       if (got.index() == 1) {
-        ++r.heartbeats;
-        std::printf("  heartbeat (paused)\n");
-        continue;
-      }
-      const std::string command = get<0>(got).value_or("stop");
-      std::printf("  control: %s\n", command.c_str());
-      if (command == "stop") {
+        heartbeat();
+      } else if (obey(get<0>(got))) {
         co_return r;
       }
-      paused = command == "pause";
       continue;
     }
     auto got = co_await cosync::select_ordered(control.recv(), jobs.recv(), cosync::after(20ms));
-    switch (got.index()) {
-      case 0: {
-        const std::string command = get<0>(got).value_or("stop");
-        std::printf("  control: %s\n", command.c_str());
-        if (command == "stop") {
-          co_return r;
-        }
-        paused = command == "pause";
-        break;
+    if (got.index() == 0) {
+      if (obey(get<0>(got))) {
+        co_return r;
       }
-      case 1:
-        if (auto job = get<1>(got)) {
-          ++r.jobs_done;
-          std::printf("  job %d\n", *job);
-        }
-        break;
-      default:
-        ++r.heartbeats;
-        std::printf("  heartbeat (idle)\n");
+    } else if (got.index() == 1) {
+      if (auto job = get<1>(got)) {
+        ++r.jobs_done;
+        std::printf("  job %d\n", *job);
+      }
+    } else {
+      heartbeat();
     }
   }
 }

@@ -358,6 +358,79 @@ class select_engine {
   };
 };
 
+/// The waiting half both select awaiters share: the race, the verdict, where to resume, and the
+/// scope's cancellation hook.
+class select_wait {
+ public:
+  select_wait() = default;
+  select_wait(const select_wait&) = delete;
+  select_wait& operator=(const select_wait&) = delete;
+
+  /// await_ready's work: the fast pass; true if a case won.
+  bool ready(std::span<select_case_ref> cases, std::span<std::size_t> order, bool ordered) noexcept {
+    winner_ = select_engine::fast_pass(cases, order, ordered);
+    return winner_ != select_engine::parked;
+  }
+
+  /// await_suspend's work: the locked pass, parking if nothing is ready; false if it completed
+  /// (a case won, or the scope is cancelled and it may not wait).
+  template <class Promise>
+  bool suspend(std::coroutine_handle<Promise> waiter, std::span<select_case_ref> cases,
+               std::span<const std::size_t> order, std::span<select_case_ref> by_lock) {
+    home_ = current_executor();
+    waiter_ = waiter;
+    cancel_scope* scope = scope_of(waiter);
+    if (scope != nullptr && scope->stop_requested()) {
+      winner_ = race_cancelled;  // nothing was ready and we may not wait
+      return false;
+    }
+    winner_ = select_engine::locked_pass(cases, order, by_lock, race_, waiter);
+    parked_ = winner_ == select_engine::parked;
+    if (parked_) {
+      cancel_hook_.arm(scope, cancel_on_stop{this});
+    }
+    return parked_;
+  }
+
+  /// await_resume's first half: the winning case (the others withdrawn); throws
+  /// cosync::cancelled if the select was cancelled.
+  std::size_t resume(std::span<select_case_ref> cases) {
+    if (parked_) {
+      resumed_ = true;
+      cancel_hook_.disarm();
+      winner_ = select_engine::finish(cases, race_);
+    }
+    if (winner_ == race_cancelled) {
+      throw cancelled{};
+    }
+    return winner_;
+  }
+
+  /// For the awaiter's destructor, before its cases are destroyed.
+  void abandon_if_parked(std::span<select_case_ref> cases) noexcept {
+    if (parked_ && !resumed_) {
+      select_engine::abandon(cases, race_);
+    }
+  }
+
+  bool cancel() { return parked_ && !resumed_ && select_engine::cancel(race_, waiter_, home_); }
+
+ private:
+  // The scope's cancellation, on whichever thread requests it: the same CAS as cancel().
+  struct cancel_on_stop {
+    select_wait* self;
+    void operator()() const { (void)select_engine::cancel(self->race_, self->waiter_, self->home_); }
+  };
+
+  select_race race_{race_undecided};
+  std::size_t winner_ = select_engine::parked;
+  std::coroutine_handle<> waiter_;
+  executor* home_ = nullptr;
+  bool parked_ = false;
+  bool resumed_ = false;
+  cancel_hook<cancel_on_stop> cancel_hook_;
+};
+
 template <class C>
 using select_value_t =
     std::conditional_t<std::is_void_v<decltype(std::declval<C&>().await_resume())>, std::monostate,
@@ -399,61 +472,28 @@ class [[nodiscard]] select_awaiter {
   explicit select_awaiter(Cases&&... cases) : cases_{std::move(cases)...} {}
   select_awaiter(const select_awaiter&) = delete;
   select_awaiter& operator=(const select_awaiter&) = delete;
-  ~select_awaiter() {
-    if (parked_ && !resumed_) {
-      detail::select_engine::abandon(refs_, race_);
-    }
-  }
+  ~select_awaiter() { wait_.abandon_if_parked(refs_); }
 
   bool await_ready() {
     refs_ = std::apply([](auto&... c) { return std::array{detail::select_case_ref::of(c)...}; }, cases_);
-    winner_ = detail::select_engine::fast_pass(refs_, order_, Ordered);
-    return winner_ != detail::select_engine::parked;
+    return wait_.ready(refs_, order_, Ordered);
   }
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> waiter) {
-    home_ = detail::current_executor();
-    waiter_ = waiter;
-    detail::cancel_scope* scope = detail::scope_of(waiter);
-    if (scope != nullptr && scope->stop_requested()) {
-      winner_ = detail::race_cancelled;  // nothing was ready and we may not wait
-      return false;
-    }
-    winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
-    parked_ = winner_ == detail::select_engine::parked;
-    if (parked_) {
-      cancel_hook_.arm(scope, cancel_on_stop{this});
-    }
-    return parked_;
+    return wait_.suspend(waiter, refs_, order_, by_lock_);
   }
 
-  result_type await_resume() {
-    if (parked_) {
-      resumed_ = true;
-      cancel_hook_.disarm();
-      winner_ = detail::select_engine::finish(refs_, race_);
-    }
-    if (winner_ == detail::race_cancelled) {
-      throw cancelled{};
-    }
-    return result_of(std::make_index_sequence<size>{});
-  }
+  result_type await_resume() { return result_of(wait_.resume(refs_), std::make_index_sequence<size>{}); }
 
   /// From the select's own executor; false unless it is parked.
-  bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
+  bool cancel() { return wait_.cancel(); }
 
  private:
-  // The scope's cancellation, on whichever thread requests it: the same CAS as cancel().
-  struct cancel_on_stop {
-    select_awaiter* self;
-    void operator()() const { (void)detail::select_engine::cancel(self->race_, self->waiter_, self->home_); }
-  };
-
   template <std::size_t... I>
-  result_type result_of(std::index_sequence<I...> /*cases*/) {
+  result_type result_of(std::size_t winner, std::index_sequence<I...> /*cases*/) {
     std::optional<result_type> result;
-    (void)((winner_ == I ? (result.emplace(take<I>()), true) : false) || ...);
+    (void)((winner == I ? (result.emplace(take<I>()), true) : false) || ...);
     return std::move(*result);
   }
 
@@ -473,13 +513,7 @@ class [[nodiscard]] select_awaiter {
   std::array<detail::select_case_ref, size> refs_;
   std::array<std::size_t, size> order_;
   std::array<detail::select_case_ref, size> by_lock_;
-  detail::select_race race_{detail::race_undecided};
-  std::size_t winner_ = detail::select_engine::parked;
-  std::coroutine_handle<> waiter_;
-  detail::executor* home_ = nullptr;
-  bool parked_ = false;
-  bool resumed_ = false;
-  detail::cancel_hook<cancel_on_stop> cancel_hook_;
+  detail::select_wait wait_;
 };
 
 /// Awaits the first ready case; among several ready ones, a uniformly random one (no case
@@ -517,11 +551,7 @@ class [[nodiscard]] range_select_awaiter {
   }
   range_select_awaiter(const range_select_awaiter&) = delete;
   range_select_awaiter& operator=(const range_select_awaiter&) = delete;
-  ~range_select_awaiter() {
-    if (parked_ && !resumed_) {
-      detail::select_engine::abandon(refs_, race_);
-    }
-  }
+  ~range_select_awaiter() { wait_.abandon_if_parked(refs_); }
 
   bool await_ready() {
     refs_.reserve(cases_.size());
@@ -529,67 +559,35 @@ class [[nodiscard]] range_select_awaiter {
       refs_.push_back(detail::select_case_ref::of(c));
     }
     order_.resize(cases_.size());
-    winner_ = detail::select_engine::fast_pass(refs_, order_, Ordered);
-    return winner_ != detail::select_engine::parked;
+    return wait_.ready(refs_, order_, Ordered);
   }
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> waiter) {
-    home_ = detail::current_executor();
-    waiter_ = waiter;
-    detail::cancel_scope* scope = detail::scope_of(waiter);
-    if (scope != nullptr && scope->stop_requested()) {
-      winner_ = detail::race_cancelled;  // nothing was ready and we may not wait
-      return false;
-    }
     by_lock_.resize(cases_.size());
-    winner_ = detail::select_engine::locked_pass(refs_, order_, by_lock_, race_, waiter);
-    parked_ = winner_ == detail::select_engine::parked;
-    if (parked_) {
-      cancel_hook_.arm(scope, cancel_on_stop{this});
-    }
-    return parked_;
+    return wait_.suspend(waiter, refs_, order_, by_lock_);
   }
 
   result_type await_resume() {
-    if (parked_) {
-      resumed_ = true;
-      cancel_hook_.disarm();
-      winner_ = detail::select_engine::finish(refs_, race_);
-    }
-    if (winner_ == detail::race_cancelled) {
-      throw cancelled{};
-    }
-    Case& c = cases_[winner_];
+    const std::size_t winner = wait_.resume(refs_);
+    Case& c = cases_[winner];
     if constexpr (std::is_void_v<decltype(c.await_resume())>) {
       c.await_resume();
-      return {winner_, {}};
+      return {winner, {}};
     } else {
-      return {winner_, c.await_resume()};
+      return {winner, c.await_resume()};
     }
   }
 
   /// From the select's own executor; false unless it is parked.
-  bool cancel() { return parked_ && !resumed_ && detail::select_engine::cancel(race_, waiter_, home_); }
+  bool cancel() { return wait_.cancel(); }
 
  private:
-  // As in select_awaiter.
-  struct cancel_on_stop {
-    range_select_awaiter* self;
-    void operator()() const { (void)detail::select_engine::cancel(self->race_, self->waiter_, self->home_); }
-  };
-
   std::span<Case> cases_;
   std::vector<detail::select_case_ref> refs_;
   std::vector<std::size_t> order_;
   std::vector<detail::select_case_ref> by_lock_;
-  detail::select_race race_{detail::race_undecided};
-  std::size_t winner_ = detail::select_engine::parked;
-  std::coroutine_handle<> waiter_;
-  detail::executor* home_ = nullptr;
-  bool parked_ = false;
-  bool resumed_ = false;
-  detail::cancel_hook<cancel_on_stop> cancel_hook_;
+  detail::select_wait wait_;
 };
 
 /// Awaits the first ready case of a runtime-sized range (random among ready ones).
