@@ -13,7 +13,9 @@
 /// nobody parked) takes no lock and makes no system call: one ring operation and the parking
 /// protocol's check of the other side (<cosync/detail/parking.hpp>).
 
+#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
+#include <cosync/detail/parked_queue.hpp>
 #include <cosync/detail/parking.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
@@ -62,6 +64,8 @@ class spsc_channel {
   /// - Resumes on the sending coroutine's own executor, woken by the receive that made room.
   /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting;
   ///   the value is then not moved from: it stays with the caller.
+  /// - Cancellation (cancellation.hpp): waiting in a cancelled scope throws cosync::cancelled,
+  ///   the value untouched; a send already woken by a receive completes.
   ///
   ///     co_await ch.send(std::move(job));
   template <class V>
@@ -79,17 +83,31 @@ class spsc_channel {
 
     bool await_ready() { return attempt(); }
 
-    bool await_suspend(std::coroutine_handle<> waiter) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiter) {
+      detail::cancel_scope* scope = detail::scope_of(waiter);
+      if (scope != nullptr && scope->stop_requested()) {
+        cancelled_ = true;  // may not wait: the value stays with the caller
+        return false;
+      }
       waiter_ = waiter;
-      channel_.sender_.park(waiter, detail::current_executor());
+      home_ = detail::current_executor();
+      channel_.sender_.park(waiter, home_);
       // Room appeared, or the channel closed, between the attempt and the park: do not sleep.
       if (channel_.ring_.size_approx() < channel_.ring_.capacity() || channel_.is_closed()) {
-        return !channel_.sender_.unpark_self(waiter);
+        if (channel_.sender_.unpark_self(waiter)) {
+          return false;
+        }
       }
+      cancel_hook_.arm(scope, cancel_if_parked{this});
       return true;
     }
 
     void await_resume() {
+      cancel_hook_.disarm();
+      if (cancelled_) {
+        throw cancelled{};
+      }
       while (status_ == try_status::full) {  // woken (or un-parked): room was made, or it closed
         (void)attempt();
       }
@@ -103,10 +121,25 @@ class spsc_channel {
       return (status_ = channel_.try_send_impl(static_cast<V&&>(value_))) != try_status::full;
     }
 
+    // The scope's cancellation (any thread): takes the send back from its spot if no receive has
+    // woken it yet, and resumes it to throw cosync::cancelled (the value untouched).
+    struct cancel_if_parked {
+      send_awaiter* self;
+      void operator()() const {
+        if (self->channel_.sender_.unpark_self(self->waiter_)) {
+          self->cancelled_ = true;
+          detail::resume_on_home(self->waiter_, self->home_);
+        }
+      }
+    };
+
     spsc_channel& channel_;
     V& value_;
     try_status status_ = try_status::full;
     std::coroutine_handle<> waiter_;  // set once parked
+    detail::executor* home_ = nullptr;
+    bool cancelled_ = false;
+    detail::cancel_hook<cancel_if_parked> cancel_hook_;
   };
 
   send_awaiter<T> send(T&& value) noexcept { return {*this, value}; }
@@ -140,6 +173,8 @@ class spsc_channel {
   /// - Lazy; completes without suspending when a value is buffered or the channel is drained.
   /// - Resumes on the receiving coroutine's own executor, woken by the send that brought data.
   /// - Never throws for a closed channel: closing is how the sender says "no more".
+  /// - Cancellation: waiting in a cancelled scope throws cosync::cancelled having taken nothing;
+  ///   a receive already woken by a send takes its value.
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
   class [[nodiscard]] recv_awaiter {
@@ -156,17 +191,31 @@ class spsc_channel {
 
     bool await_ready() { return attempt(); }
 
-    bool await_suspend(std::coroutine_handle<> waiter) {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiter) {
+      detail::cancel_scope* scope = detail::scope_of(waiter);
+      if (scope != nullptr && scope->stop_requested()) {
+        cancelled_ = true;  // may not wait: nothing taken
+        return false;
+      }
       waiter_ = waiter;
-      channel_.receiver_.park(waiter, detail::current_executor());
+      home_ = detail::current_executor();
+      channel_.receiver_.park(waiter, home_);
       // Data arrived, or the channel closed, between the attempt and the park: do not sleep.
       if (!channel_.ring_.empty_approx() || channel_.is_closed()) {
-        return !channel_.receiver_.unpark_self(waiter);
+        if (channel_.receiver_.unpark_self(waiter)) {
+          return false;
+        }
       }
+      cancel_hook_.arm(scope, cancel_if_parked{this});
       return true;
     }
 
     std::optional<T> await_resume() {
+      cancel_hook_.disarm();
+      if (cancelled_) {
+        throw cancelled{};
+      }
       while (!done_) {  // woken (or un-parked): data arrived, or the channel closed
         (void)attempt();
       }
@@ -180,10 +229,24 @@ class spsc_channel {
       return done_;
     }
 
+    // As in send_awaiter: a receive woken by a send is not cancelled (it takes its value).
+    struct cancel_if_parked {
+      recv_awaiter* self;
+      void operator()() const {
+        if (self->channel_.receiver_.unpark_self(self->waiter_)) {
+          self->cancelled_ = true;
+          detail::resume_on_home(self->waiter_, self->home_);
+        }
+      }
+    };
+
     spsc_channel& channel_;
     std::optional<T> value_;
     bool done_ = false;
     std::coroutine_handle<> waiter_;  // set once parked
+    detail::executor* home_ = nullptr;
+    bool cancelled_ = false;
+    detail::cancel_hook<cancel_if_parked> cancel_hook_;
   };
 
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }

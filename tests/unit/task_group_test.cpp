@@ -2,6 +2,7 @@
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
+#include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
 #include <cosync/timer.hpp>
@@ -445,4 +446,37 @@ COSYNC_TEST_CASE("a group cancelled from above throws cancelled once its childre
   });
   CHECK(inner_cancelled);
   CHECK(done.load() == 1);
+}
+
+COSYNC_TEST_CASE("spsc_channel operations are cancellation points too", "[task_group][unit]") {
+  cosync::spsc_channel<std::unique_ptr<int>> full{1};
+  CHECK(full.try_send(std::make_unique<int>(0)) == try_status::ok);
+  cosync::spsc_channel<int> empty{1};
+  auto mine = std::make_unique<int>(9);
+  std::atomic<int> cancelled_count{0};
+  auto sender = [&]() -> task<void> {
+    try {
+      co_await full.send(std::move(mine));
+    } catch (const cosync::cancelled&) {
+      cancelled_count.fetch_add(1);
+    }
+  };
+  auto receiver = [&]() -> task<void> {
+    try {
+      (void)co_await empty.recv();
+    } catch (const cosync::cancelled&) {
+      cancelled_count.fetch_add(1);
+    }
+  };
+  co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+    g.spawn(sender());
+    g.spawn_on(1, receiver());
+    co_await cosync::sleep_for(2ms);
+    g.cancel();
+  });
+  CHECK(cancelled_count.load() == 2);
+  REQUIRE(mine != nullptr);
+  CHECK(*mine == 9);
+  CHECK(empty.try_send(1) == try_status::ok);
+  CHECK(empty.try_recv() == std::optional<int>{1});
 }
