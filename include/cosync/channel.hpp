@@ -121,11 +121,7 @@ class channel {
     bool await_suspend(std::coroutine_handle<Promise> h) {
       this->record(h);
       detail::cancel_scope* scope = detail::scope_of(h);
-      if (scope != nullptr && scope->stop_requested()) {
-        outcome_ = outcome::cancelled;  // cancelled before it could wait: the value stays with us
-        return false;
-      }
-      if (!channel_->start_send(*this)) {
+      if (!channel_->start_send(*this, scope)) {
         return false;
       }
       cancel_hook_.arm(scope, withdraw_on_cancel{this});
@@ -332,11 +328,7 @@ class channel {
     bool await_suspend(std::coroutine_handle<Promise> h) {
       this->record(h);
       detail::cancel_scope* scope = detail::scope_of(h);
-      if (scope != nullptr && scope->stop_requested()) {
-        cancelled_ = true;  // cancelled before it could wait: nothing consumed
-        return false;
-      }
-      if (!channel_->start_recv(*this)) {
+      if (!channel_->start_recv(*this, scope)) {
         return false;
       }
       cancel_hook_.arm(scope, withdraw_on_cancel{this});
@@ -550,8 +542,14 @@ class channel {
     return status;
   }
 
-  // The slow path of an awaited send; returns whether to suspend.
-  bool start_send(send_awaiter& s) {
+  // Whether an operation that would have to wait may not, its scope being cancelled.
+  static bool may_not_wait(detail::cancel_scope* scope) noexcept {
+    return scope != nullptr && scope->stop_requested();
+  }
+
+  // The slow path of an awaited send; returns whether to suspend. An operation that can complete
+  // now does, cancelled scope or not: only waiting is refused (cosync::cancelled, value kept).
+  bool start_send(send_awaiter& s, detail::cancel_scope* scope) {
     detail::wake_list wake;
     bool suspend = false;
     {
@@ -564,6 +562,10 @@ class channel {
           s.outcome_ = send_awaiter::outcome::closed;
           break;
         default:
+          if (may_not_wait(scope)) {
+            s.outcome_ = send_awaiter::outcome::cancelled;
+            break;
+          }
           senders_.push_back(s);
           s.parked_ = true;
           suspend = true;
@@ -573,15 +575,19 @@ class channel {
     return suspend;
   }
 
-  bool start_recv(recv_awaiter& r) {
+  bool start_recv(recv_awaiter& r, detail::cancel_scope* scope) {
     detail::wake_list wake;
     bool suspend = false;
     {
       const locked_scope lock{*this};
       if (take_locked(r.value_, wake) == try_status::empty) {
-        receivers_.push_back(r);
-        r.parked_ = true;
-        suspend = true;
+        if (may_not_wait(scope)) {
+          r.cancelled_ = true;  // nothing consumed
+        } else {
+          receivers_.push_back(r);
+          r.parked_ = true;
+          suspend = true;
+        }
       }
     }
     wake.resume_all();

@@ -242,11 +242,12 @@ class select_engine {
     return parked;
   }
 
-  /// The locked pass (see the file comment). Returns the winner, or `parked` if every case was
-  /// queued and the caller must suspend.
+  /// The locked pass (see the file comment). Returns the winner, race_cancelled if nothing was
+  /// ready and `scope` is cancelled, or `parked` if every case was queued and the caller must
+  /// suspend.
   static std::size_t locked_pass(std::span<select_case_ref> cases, std::span<const std::size_t> order,
                                  std::span<select_case_ref> by_lock, select_race& race,
-                                 std::coroutine_handle<> waiter) {
+                                 std::coroutine_handle<> waiter, cancel_scope* scope) {
     std::size_t default_index = parked;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       if (cases[i].is_default) {
@@ -269,6 +270,9 @@ class select_engine {
       }
       if (winner == parked && default_index != parked) {
         winner = default_index;
+      }
+      if (winner == parked && scope != nullptr && scope->stop_requested()) {
+        winner = race_cancelled;  // nothing is ready, and a cancelled scope may not wait
       }
       if (winner == parked) {
         parked_party as;
@@ -380,11 +384,7 @@ class select_wait {
     home_ = current_executor();
     waiter_ = waiter;
     cancel_scope* scope = scope_of(waiter);
-    if (scope != nullptr && scope->stop_requested()) {
-      winner_ = race_cancelled;  // nothing was ready and we may not wait
-      return false;
-    }
-    winner_ = select_engine::locked_pass(cases, order, by_lock, race_, waiter);
+    winner_ = select_engine::locked_pass(cases, order, by_lock, race_, waiter, scope);
     parked_ = winner_ == select_engine::parked;
     if (parked_) {
       cancel_hook_.arm(scope, cancel_on_stop{this});

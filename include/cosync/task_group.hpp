@@ -19,9 +19,10 @@
 /// - Cancellation flows down: the group's scope is cancelled with the scope of whoever awaits
 ///   with_task_group (a parent group, a timeout), and g.cancel() cancels it by hand. Every
 ///   suspension point of the body and the children sees it (cancellation.hpp). Errors flow up.
-///   Cancelled from above, with_task_group throws cosync::cancelled once everything has stopped;
-///   cancelled by g.cancel() (or fail-fast), it ends like an uncancelled group: the body's value,
-///   or cosync::cancelled if the body itself was cut short.
+///   Cancelled from above, with_task_group throws cosync::cancelled once everything has stopped —
+///   unless the body returned a value, which is returned (it may hold something already taken
+///   from a channel: never dropped). Cancelled by g.cancel() (or fail-fast), it ends like an
+///   uncancelled group: the body's value, or cosync::cancelled if the body was cut short.
 /// - A child that ignores cancellation (a CPU loop) is still waited for.
 /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
 
@@ -177,9 +178,10 @@ task<R> run_task_group(bool supervising, Body body) {
   }
   co_await group.join();
   group.rethrow_failures();
-  if (!result || (parent != nullptr && parent->stop_requested())) {
-    // The body made no value (it was cancelled), or the cancellation came from above (a parent
-    // group, a timeout): the work was cut short, and the caller's own wait is cancelled too.
+  // The body made no value (it was cut short); or, for a body without a value, the cancellation
+  // came from above (a parent group, a timeout) and cut the children short. A value the body did
+  // produce is returned even then: it may hold something already taken from a channel.
+  if (!result || (std::is_void_v<R> && parent != nullptr && parent->stop_requested())) {
     throw cancelled{};
   }
   if constexpr (!std::is_void_v<R>) {

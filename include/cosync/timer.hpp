@@ -182,7 +182,8 @@ task<std::conditional_t<Quiet, moved_on_t<T>, T>> run_until(steady_clock::time_p
     throw usage_error(
         "cosync: with_timeout/with_deadline/move_on_after must be awaited on an executor thread");
   }
-  cancel_scope scope{co_await this_scope{}};
+  cancel_scope* const parent = co_await this_scope{};
+  cancel_scope scope{parent};
   deadline_timer timer{scope, deadline};
   set_scope(t, &scope);
   try {
@@ -197,8 +198,8 @@ task<std::conditional_t<Quiet, moved_on_t<T>, T>> run_until(steady_clock::time_p
       co_return co_await t;
     }
   } catch (const cancelled&) {
-    if (!timer.fired()) {
-      throw;  // cancelled from above: not ours to translate
+    if (!timer.fired() || (parent != nullptr && parent->stop_requested())) {
+      throw;  // cancelled from above (the deadline may have passed too): not ours to translate
     }
   }
   // Only reached when the deadline cancelled `t`.

@@ -480,3 +480,71 @@ COSYNC_TEST_CASE("spsc_channel operations are cancellation points too", "[task_g
   CHECK(empty.try_send(1) == try_status::ok);
   CHECK(empty.try_recv() == std::optional<int>{1});
 }
+
+COSYNC_TEST_CASE("in a cancelled scope, operations that need not wait still complete", "[task_group][unit]") {
+  channel<int> closed{1};
+  closed.close();
+  channel<int> rendezvous{0};
+  channel<int> buffered{2};
+  bool sender_done = false;
+  std::optional<int> from_closed{-1};
+  std::optional<int> from_rendezvous;
+  std::optional<int> from_buffered;
+  std::size_t select_index = 99;
+  auto parked_sender = [&]() -> task<void> {
+    co_await rendezvous.send(7);  // parks until the cancelled receiver below takes it
+    sender_done = true;
+  };
+  auto after_cancel = [&](task_group& g) -> task<void> {
+    co_await cosync::sleep_for(2ms);  // the sender is parked by now
+    g.cancel();
+    from_closed = co_await closed.recv();          // closed and drained: nullopt, not cancelled
+    from_rendezvous = co_await rendezvous.recv();  // a parked sender: its value
+    CHECK(buffered.try_send(1) == try_status::ok);
+    from_buffered = co_await buffered.recv();
+    auto r = co_await cosync::select(buffered.recv(), cosync::default_case);
+    select_index = r.index();
+  };
+  bool waited_threw = false;
+  auto group = [&]() -> task<void> {
+    co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+      co_await after_cancel(g);
+      try {
+        (void)co_await buffered.recv();  // would have to wait: refused
+      } catch (const cosync::cancelled&) {
+        waited_threw = true;
+      }
+    });
+  };
+  co_await cosync::when_all(parked_sender(), group());  // the sender is outside the group
+  CHECK_FALSE(from_closed.has_value());
+  CHECK(from_rendezvous == std::optional<int>{7});
+  CHECK(sender_done);
+  CHECK(from_buffered == std::optional<int>{1});
+  CHECK(select_index == 1);
+  CHECK(waited_threw);
+}
+
+COSYNC_TEST_CASE("a group cancelled from above still returns the value its body produced",
+                 "[task_group][unit]") {
+  channel<int> ch{1};
+  std::optional<int> got;
+  bool threw = false;
+  auto inner = [&]() -> task<void> {
+    try {
+      got = co_await cosync::with_task_group([&](task_group&) -> task<std::optional<int>> {
+        co_return co_await ch.recv();  // handed a value, then the outer group is cancelled
+      });
+    } catch (const cosync::cancelled&) {
+      threw = true;
+    }
+  };
+  co_await cosync::with_task_group([&](task_group& g) -> task<void> {
+    g.spawn(inner());
+    co_await cosync::sleep_for(2ms);          // inner's body is parked in recv
+    CHECK(ch.try_send(4) == try_status::ok);  // handed to it (its resumption is queued) ...
+    g.cancel();                               // ... and the outer group cancelled before it runs
+  });
+  CHECK_FALSE(threw);
+  CHECK(got == std::optional<int>{4});
+}
