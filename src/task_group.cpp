@@ -22,8 +22,10 @@ struct group_child_promise : recycled_frame {
   cancel_scope* scope_ = nullptr;
   group_child_promise* prev = nullptr;  // the group's list of live children, for shutdown
   group_child_promise* next = nullptr;
+  cancel_slot slot_;
 
   [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
+  [[nodiscard]] cancel_slot* slot() noexcept { return &slot_; }
   group_child get_return_object() noexcept {
     return group_child{std::coroutine_handle<group_child_promise>::from_promise(*this)};
   }

@@ -60,23 +60,69 @@ template <class Promise>
   }
 }
 
-/// What a cancellable awaiter keeps while it is parked: a stop_callback that runs `Hook` (which
-/// withdraws the operation and, if that worked, resumes its coroutine to throw cancelled).
-/// Registered after the operation is parked and outside any lock: the hook may run at once.
-template <class Hook>
-class cancel_hook {
+/// Where a parked coroutine's cancellation hook lives: one per coroutine, in its promise (a
+/// coroutine waits on one thing at a time), so that awaiters — made and destroyed on every
+/// operation, most of which never wait — carry no std::stop_callback of their own.
+class cancel_slot {
  public:
-  /// Registers `hook` with `scope` (nothing without a scope).
-  void arm(cancel_scope* scope, Hook hook) {
-    if (scope != nullptr) {
-      callback_.emplace(scope->token(), std::move(hook));
-    }
+  /// Registers `fn(context)` to run when `scope` is cancelled (at once, on this thread, if it
+  /// already is). Call after the operation is parked and outside any lock.
+  void arm(cancel_scope& scope, void (*fn)(void*), void* context) {
+    callback_.emplace(scope.token(), call{fn, context});
   }
   /// Deregisters; waits if the hook is running on another thread at this moment.
   void disarm() noexcept { callback_.reset(); }
 
  private:
-  std::optional<std::stop_callback<Hook>> callback_;
+  struct call {
+    void (*fn)(void*);
+    void* context;
+    void operator()() const { fn(context); }
+  };
+  std::optional<std::stop_callback<call>> callback_;
+};
+
+/// The cancel slot of the coroutine behind `h`, or nullptr if it has none (not a cosync
+/// coroutine: it cannot be cancelled while it waits).
+template <class Promise>
+[[nodiscard]] cancel_slot* slot_of(std::coroutine_handle<Promise> h) noexcept {
+  if constexpr (requires { h.promise().slot(); }) {
+    return h.promise().slot();
+  } else {
+    return nullptr;
+  }
+}
+
+/// What a cancellable awaiter keeps: which slot it armed, if any (a pointer, nothing to
+/// destroy). `Hook` is a one-pointer functor built from the awaiter when the hook runs: it
+/// withdraws the operation and, if that worked, resumes its coroutine to throw cancelled.
+template <class Hook>
+class cancel_hook {
+ public:
+  /// Arms the awaiting coroutine's slot with `Hook{owner}` if it runs under a scope.
+  template <class Promise, class Owner>
+  void arm(std::coroutine_handle<Promise> h, cancel_scope* scope, Owner* owner) {
+    cancel_slot* slot = slot_of(h);
+    if (scope != nullptr && slot != nullptr) {
+      slot_ = slot;
+      slot->arm(*scope, &run<Owner>, owner);
+    }
+  }
+  /// Deregisters if armed (safe to call again).
+  void disarm() noexcept {
+    if (slot_ != nullptr) {
+      slot_->disarm();
+      slot_ = nullptr;
+    }
+  }
+
+ private:
+  template <class Owner>
+  static void run(void* owner) {
+    Hook{static_cast<Owner*>(owner)}();
+  }
+
+  cancel_slot* slot_ = nullptr;
 };
 
 /// co_await it for the awaiting coroutine's own cancel scope (nullptr outside any); completes at

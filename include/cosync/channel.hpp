@@ -104,6 +104,7 @@ class channel {
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~send_awaiter() {
       if (parked_) {
+        cancel_hook_.disarm();
         (void)cancel();
       }
     }
@@ -124,13 +125,15 @@ class channel {
       if (!channel_->start_send(*this, scope)) {
         return false;
       }
-      cancel_hook_.arm(scope, withdraw_on_cancel{this});
+      cancel_hook_.arm(h, scope, this);
       return true;
     }
 
     void await_resume() {
-      parked_ = false;  // whoever resumed us took us out of the queue: no cancel() on destruction
-      cancel_hook_.disarm();
+      if (parked_) {
+        parked_ = false;  // whoever resumed us took us out of the queue: no cancel() on destruction
+        cancel_hook_.disarm();
+      }
       if (outcome_ == outcome::closed) {
         throw channel_closed{};
       }
@@ -315,6 +318,7 @@ class channel {
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
     ~recv_awaiter() {
       if (parked_) {
+        cancel_hook_.disarm();
         (void)cancel();
       }
     }
@@ -331,13 +335,15 @@ class channel {
       if (!channel_->start_recv(*this, scope)) {
         return false;
       }
-      cancel_hook_.arm(scope, withdraw_on_cancel{this});
+      cancel_hook_.arm(h, scope, this);
       return true;
     }
 
     std::optional<T> await_resume() {
-      parked_ = false;  // as in send_awaiter
-      cancel_hook_.disarm();
+      if (parked_) {
+        parked_ = false;  // as in send_awaiter
+        cancel_hook_.disarm();
+      }
       if (cancelled_) {
         throw cancelled{};
       }

@@ -387,7 +387,7 @@ class select_wait {
     winner_ = select_engine::locked_pass(cases, order, by_lock, race_, waiter, scope);
     parked_ = winner_ == select_engine::parked;
     if (parked_) {
-      cancel_hook_.arm(scope, cancel_on_stop{this});
+      cancel_hook_.arm(waiter, scope, this);
     }
     return parked_;
   }
@@ -409,6 +409,7 @@ class select_wait {
   /// For the awaiter's destructor, before its cases are destroyed.
   void abandon_if_parked(std::span<select_case_ref> cases) noexcept {
     if (parked_ && !resumed_) {
+      cancel_hook_.disarm();
       select_engine::abandon(cases, race_);
     }
   }

@@ -77,6 +77,7 @@ class spsc_channel {
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
     ~send_awaiter() {
       if (waiter_) {
+        cancel_hook_.disarm();
         (void)channel_.sender_.unpark_self(waiter_);
       }
     }
@@ -99,7 +100,7 @@ class spsc_channel {
           return false;
         }
       }
-      cancel_hook_.arm(scope, cancel_if_parked{this});
+      cancel_hook_.arm(waiter, scope, this);
       return true;
     }
 
@@ -185,6 +186,7 @@ class spsc_channel {
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
     ~recv_awaiter() {
       if (waiter_) {
+        cancel_hook_.disarm();
         (void)channel_.receiver_.unpark_self(waiter_);
       }
     }
@@ -207,7 +209,7 @@ class spsc_channel {
           return false;
         }
       }
-      cancel_hook_.arm(scope, cancel_if_parked{this});
+      cancel_hook_.arm(waiter, scope, this);
       return true;
     }
 

@@ -63,6 +63,8 @@ class task_promise_base : public recycled_frame {
   /// otherwise inherited from the awaiting coroutine when first awaited.
   [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
   void set_scope(cancel_scope* scope) noexcept { scope_ = scope; }
+  /// Where an awaiter this task is parked in keeps its cancellation hook.
+  [[nodiscard]] cancel_slot* slot() noexcept { return &slot_; }
 
  protected:
   void rethrow_if_failed() const {
@@ -75,6 +77,7 @@ class task_promise_base : public recycled_frame {
   std::coroutine_handle<> continuation_;
   executor* continuation_executor_ = nullptr;
   cancel_scope* scope_ = nullptr;
+  cancel_slot slot_;
   std::exception_ptr exception_;
 };
 

@@ -36,6 +36,7 @@ class [[nodiscard]] sleep_awaiter {
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {
+    cancel_hook_.disarm();
     if (node_.armed()) {
       detail::cancel_timer(node_);
     }
@@ -60,7 +61,7 @@ class [[nodiscard]] sleep_awaiter {
       node_.on_fire = &fire;  // must win the race against a cancellation first
     }
     detail::arm_timer(*here, node_);
-    cancel_hook_.arm(scope, resume_cancelled{this});
+    cancel_hook_.arm(waiter, scope, this);
     return true;
   }
 

@@ -25,8 +25,10 @@ class completion_task {
     on_done_fn on_done = nullptr;
     void* context = nullptr;
     cancel_scope* scope_ = nullptr;  // passed on to what the body awaits
+    cancel_slot slot_;               // the hook of whatever the body is parked in
 
     [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
+    [[nodiscard]] cancel_slot* slot() noexcept { return &slot_; }
 
     completion_task get_return_object() noexcept {
       return completion_task{std::coroutine_handle<promise_type>::from_promise(*this)};
