@@ -34,6 +34,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace cosync {
@@ -218,14 +219,11 @@ class channel {
         break;
       }
     }
-    detail::wake_list wake;
-    {
-      const locked_scope lock{*this};
+    return with_lock([&](detail::wake_list& wake) {
       for (; n < count && give_locked(*first, wake) == try_status::ok; ++n, ++first) {
       }
-    }
-    wake.resume_all();
-    return n;
+      return n;
+    });
   }
 
   /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
@@ -283,15 +281,12 @@ class channel {
       }
       *out = std::move(*value);
     }
-    detail::wake_list wake;
-    {
-      const locked_scope lock{*this};
+    return with_lock([&](detail::wake_list& wake) {
       for (; n < max && take_locked(value, wake) == try_status::ok; ++n, ++out) {
         *out = std::move(*value);
       }
-    }
-    wake.resume_all();
-    return n;
+      return n;
+    });
   }
 
   /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
@@ -401,9 +396,7 @@ class channel {
   /// then return std::nullopt. Every parked sender (throws, value kept) and receiver (nullopt) is
   /// woken. Idempotent; safe from any thread or coroutine.
   void close() {
-    detail::wake_list wake;
-    {
-      const locked_scope lock{*this};
+    with_lock([&](detail::wake_list& wake) {
       if (closed_.load(std::memory_order_relaxed)) {
         return;
       }
@@ -417,8 +410,7 @@ class channel {
       while (detail::parked_party* p = receivers_.claim_front()) {
         wake.push(*p);
       }
-    }
-    wake.resume_all();
+    });
   }
 
   [[nodiscard]] bool is_closed() const noexcept {
@@ -452,6 +444,27 @@ class channel {
     channel& channel_;
   };
 
+  // Runs `op(wake)` inside a locked_scope, then resumes whoever it unblocked — after unlocking,
+  // since a party parked off any executor resumes inline. Returns what `op` returns.
+  template <class Op>
+  auto with_lock(Op op) {
+    detail::wake_list wake;
+    if constexpr (std::is_void_v<std::invoke_result_t<Op&, detail::wake_list&>>) {
+      {
+        const locked_scope lock{*this};
+        op(wake);
+      }
+      wake.resume_all();
+    } else {
+      auto result = [&] {
+        const locked_scope lock{*this};
+        return op(wake);
+      }();
+      wake.resume_all();
+      return result;
+    }
+  }
+
   static std::size_t checked(std::size_t capacity) {
     if (capacity > max_capacity) {
       throw std::length_error("cosync::channel: capacity " + std::to_string(capacity) +
@@ -465,8 +478,7 @@ class channel {
     return static_cast<recv_awaiter&>(*p);
   }
 
-  // The *_locked functions run inside a locked_scope and collect the coroutines to resume in
-  // `wake`, which the caller resumes after unlocking.
+  // The *_locked functions run inside with_lock() and collect the coroutines to resume in `wake`.
 
   // A send: to a parked receiver, else into the buffer; ok, full (nothing done) or closed.
   try_status give_locked(T& value, detail::wake_list& wake) {
@@ -519,14 +531,7 @@ class channel {
       default:
         break;
     }
-    detail::wake_list wake;
-    try_status status = try_status::full;
-    {
-      const locked_scope lock{*this};
-      status = give_locked(value, wake);
-    }
-    wake.resume_all();
-    return status;
+    return with_lock([&](detail::wake_list& wake) { return give_locked(value, wake); });
   }
 
   try_status try_recv_impl(std::optional<T>& value) {
@@ -538,14 +543,7 @@ class channel {
       default:
         break;
     }
-    detail::wake_list wake;
-    try_status status = try_status::empty;
-    {
-      const locked_scope lock{*this};
-      status = take_locked(value, wake);
-    }
-    wake.resume_all();
-    return status;
+    return with_lock([&](detail::wake_list& wake) { return take_locked(value, wake); });
   }
 
   // Whether an operation that would have to wait may not, its scope being cancelled.
@@ -556,48 +554,39 @@ class channel {
   // The slow path of an awaited send; returns whether to suspend. An operation that can complete
   // now does, cancelled scope or not: only waiting is refused (cosync::cancelled, value kept).
   bool start_send(send_awaiter& s, detail::cancel_scope* scope) {
-    detail::wake_list wake;
-    bool suspend = false;
-    {
-      const locked_scope lock{*this};
+    return with_lock([&](detail::wake_list& wake) {
       switch (give_locked(*s.value_, wake)) {
         case try_status::ok:
           s.outcome_ = send_awaiter::outcome::sent;
-          break;
+          return false;
         case try_status::closed:
           s.outcome_ = send_awaiter::outcome::closed;
-          break;
+          return false;
         default:
           if (may_not_wait(scope)) {
             s.outcome_ = send_awaiter::outcome::cancelled;
-            break;
+            return false;
           }
           senders_.push_back(s);
           s.parked_ = true;
-          suspend = true;
+          return true;
       }
-    }
-    wake.resume_all();
-    return suspend;
+    });
   }
 
   bool start_recv(recv_awaiter& r, detail::cancel_scope* scope) {
-    detail::wake_list wake;
-    bool suspend = false;
-    {
-      const locked_scope lock{*this};
-      if (take_locked(r.value_, wake) == try_status::empty) {
-        if (may_not_wait(scope)) {
-          r.cancelled_ = true;  // nothing consumed
-        } else {
-          receivers_.push_back(r);
-          r.parked_ = true;
-          suspend = true;
-        }
+    return with_lock([&](detail::wake_list& wake) {
+      if (take_locked(r.value_, wake) != try_status::empty) {
+        return false;
       }
-    }
-    wake.resume_all();
-    return suspend;
+      if (may_not_wait(scope)) {
+        r.cancelled_ = true;  // nothing consumed
+        return false;
+      }
+      receivers_.push_back(r);
+      r.parked_ = true;
+      return true;
+    });
   }
 
   bool withdraw(detail::parked_queue& queue, detail::parked_party& p) {

@@ -26,8 +26,10 @@ using cosync::task;
 using cosync::try_status;
 using namespace std::chrono_literals;
 
-TEST_CASE("channel try operations say ok, full, empty and closed", "[channel][unit]") {
-  channel<int> ch{2};
+// The try operations of both channel kinds follow the same rules.
+TEMPLATE_TEST_CASE("try_send and try_recv say ok, full, empty and closed", "[channel][spsc_channel][unit]",
+                   channel<int>, cosync::spsc_channel<int>) {
+  TestType ch{2};
   CHECK(ch.capacity() == 2);
   int out = -1;
   CHECK(ch.try_recv(out) == try_status::empty);
@@ -44,6 +46,7 @@ TEST_CASE("channel try operations say ok, full, empty and closed", "[channel][un
   CHECK(ch.try_recv(out) == try_status::ok);  // buffered values drain after the close
   CHECK(out == 2);
   CHECK(ch.try_recv(out) == try_status::closed);
+  CHECK_FALSE(ch.try_recv().has_value());
 }
 
 TEST_CASE("an impossible channel capacity throws std::length_error", "[channel][unit]") {

@@ -19,26 +19,7 @@ using cosync::task;
 using cosync::try_status;
 using namespace std::chrono_literals;
 
-TEST_CASE("try_send and try_recv say ok, full, empty and closed", "[spsc_channel][unit]") {
-  spsc_channel<int> ch{2};
-  CHECK(ch.capacity() == 2);
-  int out = -1;
-  CHECK(ch.try_recv(out) == try_status::empty);
-  CHECK(ch.try_send(1) == try_status::ok);
-  CHECK(ch.try_send(2) == try_status::ok);
-  CHECK(ch.try_send(3) == try_status::full);
-  CHECK(ch.size_approx() == 2);
-  CHECK(ch.try_recv(out) == try_status::ok);
-  CHECK(out == 1);
-  ch.close();
-  ch.close();  // idempotent
-  CHECK(ch.is_closed());
-  CHECK(ch.try_send(4) == try_status::closed);
-  CHECK(ch.try_recv(out) == try_status::ok);  // drained after the close
-  CHECK(out == 2);
-  CHECK(ch.try_recv(out) == try_status::closed);
-  CHECK_FALSE(ch.try_recv().has_value());
-}
+// The try operations' status rules are tested for both channel kinds in channel_test.cpp.
 
 TEST_CASE("a refused try_send leaves a move-only value with the caller", "[spsc_channel][unit]") {
   spsc_channel<std::unique_ptr<int>> ch{1};
