@@ -18,9 +18,10 @@ class timer_heap {
   [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
   [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front(); }
 
+  /// Strong guarantee: if the heap cannot grow (std::bad_alloc), `node` is left unarmed.
   void push(timer_node& node) {
-    node.heap_index = nodes_.size();
     nodes_.push_back(&node);
+    node.heap_index = nodes_.size() - 1;
     sift_up(node.heap_index);
   }
 

@@ -20,6 +20,7 @@
 #include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/channel_buffer.hpp>
+#include <cosync/detail/give_back.hpp>
 #include <cosync/detail/parked_queue.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
@@ -60,8 +61,16 @@ class channel {
   channel& operator=(const channel&) = delete;
 
   /// Values still buffered are destroyed. No coroutine may be parked in the channel (a contract
-  /// violation, asserted in debug builds): close it and let every party finish first.
+  /// violation, asserted in debug builds): close it and let every party finish first. The one
+  /// exception is a runtime's teardown (runtime::shutdown past its deadline), which destroys
+  /// suspended coroutines in whatever state they are: parties still queued are let go, and their
+  /// awaiters, destroyed later, see that and leave the channel alone.
   ~channel() {
+    if (detail::tearing_down()) {
+      while (senders_.pop_front() != nullptr || receivers_.pop_front() != nullptr) {
+      }
+      return;
+    }
     COSYNC_ASSERT(senders_.empty() && receivers_.empty(),
                   "cosync::channel destroyed with coroutines parked in it");
   }
@@ -77,42 +86,63 @@ class channel {
 
   /// Awaits room (or a receiver, at capacity 0), then sends; made by send().
   ///
+  /// - Owns the value it sends (moved or copied in once, by send()), so it may be stored and
+  ///   awaited later, or held in a stored select, without pointing at a temporary.
   /// - Lazy; completes without suspending when a receiver is parked or there is room.
   /// - Resumes on the sending coroutine's own executor. Blocked senders are served in the order
   ///   they blocked.
-  /// - Throws cosync::channel_closed if the channel is closed or is closed while waiting; the
-  ///   value is then not moved from: it stays with the caller.
+  /// - Throws cosync::channel_closed if the channel is closed or is closed while waiting.
   /// - Cancellation (a task group's or timeout's scope, cancellation.hpp): a send that must wait
-  ///   in a cancelled scope, or is waiting when its scope is cancelled, throws cosync::cancelled
-  ///   and its value stays with the caller; one that already completed is not undone.
-  ///   cancel() is the same hook, by hand: true if it withdrew the parked send, false if it had
-  ///   already completed.
+  ///   in a cancelled scope, or is waiting when its scope is cancelled, throws cosync::cancelled;
+  ///   one that already completed is not undone. cancel() is the same hook, by hand: true if it
+  ///   withdrew the parked send, false if it had already completed.
+  /// - A value that was not sent (closed, cancelled, a select case that lost) is never dropped:
+  ///   awaited in the expression that made it (`co_await ch.send(std::move(v))`, or a select
+  ///   awaited where it is made), the send gives it back to the object it was moved from when the
+  ///   awaiter goes away; a stored awaiter keeps it, for unsent().
   ///
   ///     co_await ch.send(std::move(job));
   class [[nodiscard]] send_awaiter : private detail::parked_party {
    public:
-    send_awaiter(channel& ch, T& value) noexcept : channel_{&ch}, value_{&value} {}
-    send_awaiter(channel& ch, const T& value) : channel_{&ch}, copy_{value}, value_{&*copy_} {}
+    send_awaiter(channel& ch, T&& value, T* source) noexcept
+        : channel_{&ch}, value_{std::move(value)}, source_{source} {}
+    send_awaiter(channel& ch, const T& value) : channel_{&ch}, value_{value} {}
     /// Movable until first awaited (so that select() can hold it), never while parked.
     send_awaiter(send_awaiter&& other) noexcept
         : channel_{other.channel_},
-          copy_{std::move(other.copy_)},
-          value_{other.copy_ ? &*copy_ : other.value_},
+          value_{std::move(other.value_)},
+          source_{std::exchange(other.source_, nullptr)},
+          give_back_{other.give_back_},
           outcome_{other.outcome_} {
       COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked send moved");
     }
     send_awaiter& operator=(send_awaiter&&) = delete;
-    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
+    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue. An
+    /// unsent value goes back to its source if the send was awaited where it was made.
     ~send_awaiter() {
       if (parked_) {
         cancel_hook_.disarm();
         (void)cancel();
       }
+      if (give_back_ && outcome_ != outcome::sent) {
+        detail::give_back(value_, source_);
+      }
+    }
+
+    /// `co_await ch.send(...)`: awaited in the expression that made it, so the object its value
+    /// came from is still alive when the send ends, and a value not sent can go back to it.
+    detail::awaiter_ref<send_awaiter> operator co_await() && noexcept {
+      give_back_ = true;
+      return detail::awaiter_ref<send_awaiter>{*this};
+    }
+    /// A stored send: it keeps a value it did not send (see unsent()).
+    detail::awaiter_ref<send_awaiter> operator co_await() & noexcept {
+      return detail::awaiter_ref<send_awaiter>{*this};
     }
 
     /// The fast path: sends at once if the lock-free buffer has room and nobody is parked.
     bool await_ready() noexcept {
-      if (channel_->buffer_.try_push(*value_) == detail::channel_buffer<T>::fast::ok) {
+      if (channel_->buffer_.try_push(value_) == detail::channel_buffer<T>::fast::ok) {
         outcome_ = outcome::sent;
         return true;
       }
@@ -143,7 +173,17 @@ class channel {
       }
     }
 
-    bool cancel() { return channel_->withdraw(channel_->senders_, *this); }
+    bool cancel() {
+      // At teardown the channel may be gone: it let go of its parties, so `queued` tells.
+      if (detail::tearing_down() && !this->queued) {
+        return false;
+      }
+      return channel_->withdraw(channel_->senders_, *this);
+    }
+
+    /// The value, if it was not sent (a stored send that failed or lost its select); moving it
+    /// out is how a caller takes it back.
+    [[nodiscard]] T* unsent() noexcept { return outcome_ == outcome::sent ? nullptr : &value_; }
 
     // The select-case protocol (cosync/select.hpp): a send case moves its value only if it wins.
     bool select_ready() noexcept { return await_ready(); }
@@ -151,7 +191,7 @@ class channel {
     void select_lock() { channel_->lock_and_freeze(); }
     void select_unlock() noexcept { channel_->thaw_and_unlock(); }
     bool select_complete_locked(detail::wake_list& wake) {
-      switch (channel_->give_locked(*value_, wake)) {
+      switch (channel_->give_locked(value_, wake)) {
         case try_status::ok:
           outcome_ = outcome::sent;
           return true;
@@ -171,6 +211,8 @@ class channel {
       (void)cancel();
       parked_ = false;
     }
+    /// The select is awaited where it was made: a losing send gives its value back.
+    void select_give_back() noexcept { give_back_ = true; }
 
    private:
     friend channel;
@@ -189,14 +231,15 @@ class channel {
     };
 
     channel* channel_;
-    std::optional<T> copy_;  // what send(const T&) sends
-    T* value_;
+    T value_;
+    T* source_ = nullptr;     // what value_ was moved from (null for a copy)
+    bool give_back_ = false;  // awaited where it was made: source_ is alive at destruction
     outcome outcome_ = outcome::pending;
     detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
     bool parked_ = false;  // it was queued at some point (it may have left the queue since)
   };
 
-  send_awaiter send(T&& value) noexcept { return send_awaiter{*this, value}; }
+  send_awaiter send(T&& value) noexcept { return send_awaiter{*this, std::move(value), &value}; }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
     return send_awaiter{*this, value};
   }
@@ -219,11 +262,14 @@ class channel {
         break;
       }
     }
-    return with_lock([&](detail::wake_list& wake) {
-      for (; n < count && give_locked(*first, wake) == try_status::ok; ++n, ++first) {
+    // The slow path: one value per lock, so that the caller's iterator never runs under it.
+    for (; n < count; ++n, ++first) {
+      T& value = *first;
+      if (with_lock([&](detail::wake_list& wake) { return give_locked(value, wake); }) != try_status::ok) {
+        break;
       }
-      return n;
-    });
+    }
+    return n;
   }
 
   /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
@@ -265,8 +311,11 @@ class channel {
   }
 
   /// Moves up to `max` values, oldest first, to `out`; returns how many. Lock-free while nobody
-  /// is parked; otherwise one acquisition of the lock for the rest, parked senders refilling the
-  /// buffer as it empties.
+  /// is parked; otherwise the lock is taken for each value (parked senders refilling the buffer as
+  /// it empties), and released before the value is written to `out`. If writing to `out` throws,
+  /// the exception propagates: the values written before stay written, the one being written had
+  /// left the channel and is destroyed, and nobody is left waiting (a sender it made room for is
+  /// woken).
   template <class Out>
   std::size_t try_recv_n(Out out, std::size_t max) {
     std::optional<T> value;
@@ -281,12 +330,13 @@ class channel {
       }
       *out = std::move(*value);
     }
-    return with_lock([&](detail::wake_list& wake) {
-      for (; n < max && take_locked(value, wake) == try_status::ok; ++n, ++out) {
-        *out = std::move(*value);
+    for (; n < max; ++n, ++out) {
+      if (with_lock([&](detail::wake_list& wake) { return take_locked(value, wake); }) != try_status::ok) {
+        break;
       }
-      return n;
-    });
+      *out = std::move(*value);  // the caller's code, outside the lock
+    }
+    return n;
   }
 
   /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
@@ -345,7 +395,12 @@ class channel {
       return std::move(value_);
     }
 
-    bool cancel() { return channel_->withdraw(channel_->receivers_, *this); }
+    bool cancel() {
+      if (detail::tearing_down() && !this->queued) {  // as in send_awaiter::cancel
+        return false;
+      }
+      return channel_->withdraw(channel_->receivers_, *this);
+    }
 
     // The select-case protocol (cosync/select.hpp): a receive case consumes only if it wins; on a
     // closed and drained channel it wins with std::nullopt.
@@ -445,24 +500,13 @@ class channel {
   };
 
   // Runs `op(wake)` inside a locked_scope, then resumes whoever it unblocked — after unlocking,
-  // since a party parked off any executor resumes inline. Returns what `op` returns.
+  // since a party parked off any executor resumes inline; also when `op` throws (the wake list
+  // resumes from its destructor, which runs after the lock's). Returns what `op` returns.
   template <class Op>
   auto with_lock(Op op) {
     detail::wake_list wake;
-    if constexpr (std::is_void_v<std::invoke_result_t<Op&, detail::wake_list&>>) {
-      {
-        const locked_scope lock{*this};
-        op(wake);
-      }
-      wake.resume_all();
-    } else {
-      auto result = [&] {
-        const locked_scope lock{*this};
-        return op(wake);
-      }();
-      wake.resume_all();
-      return result;
-    }
+    const locked_scope lock{*this};
+    return op(wake);
   }
 
   static std::size_t checked(std::size_t capacity) {
@@ -519,7 +563,7 @@ class channel {
     send_awaiter& s = as_sender(p);
     s.outcome_ = send_awaiter::outcome::sent;
     wake.push(*p);
-    return *s.value_;
+    return s.value_;
   }
 
   try_status try_send_impl(T& value) {
@@ -555,7 +599,7 @@ class channel {
   // now does, cancelled scope or not: only waiting is refused (cosync::cancelled, value kept).
   bool start_send(send_awaiter& s, detail::cancel_scope* scope) {
     return with_lock([&](detail::wake_list& wake) {
-      switch (give_locked(*s.value_, wake)) {
+      switch (give_locked(s.value_, wake)) {
         case try_status::ok:
           s.outcome_ = send_awaiter::outcome::sent;
           return false;

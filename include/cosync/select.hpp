@@ -36,6 +36,8 @@
 
 #include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
+#include <cosync/detail/deadline.hpp>
+#include <cosync/detail/give_back.hpp>
 #include <cosync/detail/parked_queue.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
@@ -48,6 +50,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <span>
@@ -136,11 +139,11 @@ class [[nodiscard]] timer_case {
 /// A case that wins after `duration` without any other case completing (see timer_case).
 template <class Rep, class Period>
 [[nodiscard]] timer_case after(std::chrono::duration<Rep, Period> duration) noexcept {
-  if (duration >=
-      std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(steady_clock::duration::max())) {
+  const steady_clock::duration ticks = detail::clamp_duration(duration);
+  if (ticks == steady_clock::duration::max()) {
     return timer_case{steady_clock::time_point::max()};
   }
-  return timer_case{std::chrono::ceil<steady_clock::duration>(duration)};
+  return timer_case{ticks};
 }
 
 /// A case that wins at `deadline` unless another case completes first (see timer_case).
@@ -200,9 +203,13 @@ struct select_case_ref {
   bool is_default;
 };
 
+/// A seed that differs per thread and per run (the clock), so that two runs of a program do not
+/// replay the same choices; never zero.
+[[nodiscard]] std::uint64_t fresh_seed() noexcept;
+
 /// A fast per-thread generator for the fair order (xorshift64*; quality is plenty for shuffling).
 inline std::uint64_t select_random() noexcept {
-  thread_local std::uint64_t state = reinterpret_cast<std::uintptr_t>(&state) * 0x9E3779B97F4A7C15ULL | 1;
+  thread_local std::uint64_t state = fresh_seed();
   state ^= state >> 12;
   state ^= state << 25;
   state ^= state >> 27;
@@ -258,8 +265,10 @@ class select_engine {
     if (home == nullptr && default_index == parked) {
       throw usage_error("cosync::select must be awaited on an executor thread unless it has a default case");
     }
-    wake_list wake;
+    wake_list wake;  // resumes the parties a completing case unblocked, after the locks
     std::size_t winner = parked;
+    std::size_t queued = 0;
+    std::exception_ptr failure;
     {
       const lock_set locks{cases, by_lock};
       for (std::size_t i : order) {
@@ -275,17 +284,15 @@ class select_engine {
         winner = race_cancelled;  // nothing is ready, and a cancelled scope may not wait
       }
       if (winner == parked) {
-        parked_party as;
-        as.waiter = waiter;
-        as.home = home;
-        as.race = &race;
-        for (std::size_t i = 0; i < cases.size(); ++i) {
-          as.case_index = i;
-          cases[i].op->park_locked(cases[i].self, as);
-        }
+        queued = park_all(cases, order, race, waiter, home, failure);
       }
     }
-    wake.resume_all();
+    if (failure) {
+      for (const std::size_t i : order.first(queued)) {
+        cases[i].op->withdraw(cases[i].self);
+      }
+      std::rethrow_exception(failure);
+    }
     return winner;
   }
 
@@ -318,6 +325,31 @@ class select_engine {
   }
 
  private:
+  // Queues every case in the pass's order — random for select(), so that whichever case the other
+  // side finds first after parking is random too (Go's select parks in its poll order). Returns
+  // how many were queued before one threw (a timer heap that cannot grow): then, since nobody can
+  // claim a case while we hold every case's lock, deciding the race keeps those already queued
+  // from ever firing; the caller withdraws them once the locks are released and rethrows.
+  static std::size_t park_all(std::span<select_case_ref> cases, std::span<const std::size_t> order,
+                              select_race& race, std::coroutine_handle<> waiter, executor* home,
+                              std::exception_ptr& failure) noexcept {
+    parked_party as;
+    as.waiter = waiter;
+    as.home = home;
+    as.race = &race;
+    std::size_t queued = 0;
+    try {
+      for (; queued < order.size(); ++queued) {
+        as.case_index = order[queued];
+        cases[as.case_index].op->park_locked(cases[as.case_index].self, as);
+      }
+    } catch (...) {
+      race.store(race_cancelled, std::memory_order_relaxed);  // relaxed: we hold every case's lock
+      failure = std::current_exception();
+    }
+    return queued;
+  }
+
   static void withdraw_all_but(std::span<select_case_ref> cases, std::size_t winner) noexcept {
     for (std::size_t i = 0; i < cases.size(); ++i) {
       if (i != winner) {
@@ -475,6 +507,17 @@ class [[nodiscard]] select_awaiter {
   select_awaiter& operator=(const select_awaiter&) = delete;
   ~select_awaiter() { wait_.abandon_if_parked(refs_); }
 
+  /// `co_await select(...)`: awaited where it is made, so a losing send case gives its value back
+  /// to the object it was moved from (see channel<T>::send_awaiter).
+  detail::awaiter_ref<select_awaiter> operator co_await() && noexcept {
+    std::apply([](auto&... c) { (give_back_if_unsent(c), ...); }, cases_);
+    return detail::awaiter_ref<select_awaiter>{*this};
+  }
+  /// A stored select: its send cases keep values they did not send.
+  detail::awaiter_ref<select_awaiter> operator co_await() & noexcept {
+    return detail::awaiter_ref<select_awaiter>{*this};
+  }
+
   bool await_ready() {
     refs_ = std::apply([](auto&... c) { return std::array{detail::select_case_ref::of(c)...}; }, cases_);
     return wait_.ready(refs_, order_, Ordered);
@@ -506,6 +549,13 @@ class [[nodiscard]] select_awaiter {
       return result_type{std::in_place_index<I>};
     } else {
       return result_type{std::in_place_index<I>, c.await_resume()};
+    }
+  }
+
+  template <class C>
+  static void give_back_if_unsent(C& c) noexcept {
+    if constexpr (requires { c.select_give_back(); }) {
+      c.select_give_back();
     }
   }
 

@@ -15,7 +15,7 @@
 
 #include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
-#include <cosync/detail/parked_queue.hpp>
+#include <cosync/detail/give_back.hpp>
 #include <cosync/detail/parking.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
@@ -26,6 +26,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace cosync {
@@ -46,7 +47,14 @@ class spsc_channel {
 
   /// Values still buffered are destroyed. No coroutine may be parked in the channel (a contract
   /// violation, asserted in debug builds): close it and let both sides finish first.
+  /// At a runtime's teardown (runtime::shutdown past its deadline) a parked party is let go
+  /// instead: its awaiter, destroyed later, is told to leave the channel alone.
   ~spsc_channel() {
+    if (detail::tearing_down()) {
+      sender_.orphan();
+      receiver_.orphan();
+      return;
+    }
     COSYNC_ASSERT(!sender_.occupied() && !receiver_.occupied(),
                   "spsc_channel destroyed while a coroutine is parked in it");
   }
@@ -57,45 +65,66 @@ class spsc_channel {
   [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(std::move(value)); }
   [[nodiscard]] try_status try_send(const T& value) { return try_send_impl(value); }
 
-  /// Awaits room, then sends; made by send(). `V` is `T` (the value is moved in) or `const T`
-  /// (it is copied).
+  /// Awaits room, then sends; made by send().
   ///
+  /// - Owns its value (moved or copied in once, by send()), so it may be stored and awaited later.
   /// - Lazy; completes without suspending when there is room.
   /// - Resumes on the sending coroutine's own executor, woken by the receive that made room.
-  /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting;
-  ///   the value is then not moved from: it stays with the caller.
-  /// - Cancellation (cancellation.hpp): waiting in a cancelled scope throws cosync::cancelled,
-  ///   the value untouched; a send already woken by a receive completes.
+  /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting.
+  /// - Cancellation (cancellation.hpp): waiting in a cancelled scope throws cosync::cancelled; a
+  ///   send already woken by a receive completes.
+  /// - A value not sent goes back to the object it was moved from when the send is awaited in the
+  ///   expression that made it (as channel<T>::send_awaiter); a stored send keeps it (unsent()).
+  /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
   ///
   ///     co_await ch.send(std::move(job));
-  template <class V>
   class [[nodiscard]] send_awaiter {
    public:
-    send_awaiter(spsc_channel& channel, V& value) noexcept : channel_{channel}, value_{value} {}
+    send_awaiter(spsc_channel& channel, T&& value, T* source) noexcept
+        : channel_{channel}, value_{std::move(value)}, source_{source} {}
+    send_awaiter(spsc_channel& channel, const T& value) : channel_{channel}, value_{value} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
-    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
+    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot; an
+    /// unsent value goes back to its source if the send was awaited where it was made.
     ~send_awaiter() {
+      cancel_hook_.disarm();
       if (waiter_) {
-        cancel_hook_.disarm();
         (void)channel_.sender_.unpark_self(waiter_);
       }
+      if (give_back_ && status_ != try_status::ok) {
+        detail::give_back(value_, source_);
+      }
+    }
+
+    /// `co_await ch.send(...)`: see channel<T>::send_awaiter.
+    detail::awaiter_ref<send_awaiter> operator co_await() && noexcept {
+      give_back_ = true;
+      return detail::awaiter_ref<send_awaiter>{*this};
+    }
+    detail::awaiter_ref<send_awaiter> operator co_await() & noexcept {
+      return detail::awaiter_ref<send_awaiter>{*this};
     }
 
     bool await_ready() { return attempt(); }
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
+      detail::executor* home = detail::current_executor();
+      if (home == nullptr) {
+        throw usage_error(
+            "cosync::spsc_channel: send must be awaited on an executor thread (try_send elsewhere)");
+      }
       detail::cancel_scope* scope = detail::scope_of(waiter);
       if (scope != nullptr && scope->stop_requested()) {
-        cancelled_ = true;  // may not wait: the value stays with the caller
+        cancelled_ = true;  // may not wait: the value is not sent
         return false;
       }
       waiter_ = waiter;
-      home_ = detail::current_executor();
-      channel_.sender_.park(waiter, home_);
+      home_ = home;
+      channel_.sender_.park(waiter_, *home);
       // Room appeared, or the channel closed, between the attempt and the park: do not sleep.
-      if (channel_.ring_.size_approx() < channel_.ring_.capacity() || channel_.is_closed()) {
+      if (channel_.has_room() || channel_.is_closed()) {
         if (channel_.sender_.unpark_self(waiter)) {
           return false;
         }
@@ -109,43 +138,49 @@ class spsc_channel {
       if (cancelled_) {
         throw cancelled{};
       }
-      while (status_ == try_status::full) {  // woken (or un-parked): room was made, or it closed
+      if (status_ == try_status::full) {
+        // Woken by the receive that made room (or by close), or un-parked having seen either:
+        // room stays (only this side fills it), so this attempt completes (parking.hpp).
         (void)attempt();
+        COSYNC_ASSERT(status_ != try_status::full, "spsc_channel: a woken send found no room");
       }
       if (status_ == try_status::closed) {
         throw channel_closed{};
       }
     }
 
+    /// The value, if it was not sent (a stored send that failed).
+    [[nodiscard]] T* unsent() noexcept { return status_ == try_status::ok ? nullptr : &value_; }
+
    private:
-    bool attempt() {
-      return (status_ = channel_.try_send_impl(static_cast<V&&>(value_))) != try_status::full;
-    }
+    bool attempt() { return (status_ = channel_.try_send_impl(std::move(value_))) != try_status::full; }
 
     // The scope's cancellation (any thread): takes the send back from its spot if no receive has
-    // woken it yet, and resumes it to throw cosync::cancelled (the value untouched).
+    // woken it yet, and resumes it to throw cosync::cancelled (the value not sent).
     struct cancel_if_parked {
       send_awaiter* self;
       void operator()() const {
         if (self->channel_.sender_.unpark_self(self->waiter_)) {
           self->cancelled_ = true;
-          detail::resume_on_home(self->waiter_, self->home_);
+          detail::post(*self->home_, self->waiter_);
         }
       }
     };
 
     spsc_channel& channel_;
-    V& value_;
+    T value_;
+    T* source_ = nullptr;  // what value_ was moved from (null for a copy)
+    bool give_back_ = false;
     try_status status_ = try_status::full;
-    std::coroutine_handle<> waiter_;  // set once parked
+    std::coroutine_handle<> waiter_;  // set once parked (cleared by the spot's orphan())
     detail::executor* home_ = nullptr;
     bool cancelled_ = false;
     detail::cancel_hook<cancel_if_parked> cancel_hook_;
   };
 
-  send_awaiter<T> send(T&& value) noexcept { return {*this, value}; }
-  send_awaiter<const T> send(const T& value) noexcept requires std::is_copy_constructible_v<T> {
-    return {*this, value};
+  send_awaiter send(T&& value) noexcept { return send_awaiter{*this, std::move(value), &value}; }
+  send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
+    return send_awaiter{*this, value};
   }
 
   // ---------------------------------------------------------------- receiving side
@@ -173,9 +208,11 @@ class spsc_channel {
   ///
   /// - Lazy; completes without suspending when a value is buffered or the channel is drained.
   /// - Resumes on the receiving coroutine's own executor, woken by the send that brought data.
-  /// - Never throws for a closed channel: closing is how the sender says "no more".
+  /// - Never throws for a closed channel: closing is how the sender says "no more". Once a
+  ///   receive has returned std::nullopt, every later one does too.
   /// - Cancellation: waiting in a cancelled scope throws cosync::cancelled having taken nothing;
   ///   a receive already woken by a send takes its value.
+  /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
   ///
   ///     while (auto item = co_await ch.recv()) process(*item);
   class [[nodiscard]] recv_awaiter {
@@ -185,8 +222,8 @@ class spsc_channel {
     recv_awaiter& operator=(const recv_awaiter&) = delete;
     /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
     ~recv_awaiter() {
+      cancel_hook_.disarm();
       if (waiter_) {
-        cancel_hook_.disarm();
         (void)channel_.receiver_.unpark_self(waiter_);
       }
     }
@@ -195,14 +232,19 @@ class spsc_channel {
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> waiter) {
+      detail::executor* home = detail::current_executor();
+      if (home == nullptr) {
+        throw usage_error(
+            "cosync::spsc_channel: recv must be awaited on an executor thread (try_recv elsewhere)");
+      }
       detail::cancel_scope* scope = detail::scope_of(waiter);
       if (scope != nullptr && scope->stop_requested()) {
         cancelled_ = true;  // may not wait: nothing taken
         return false;
       }
       waiter_ = waiter;
-      home_ = detail::current_executor();
-      channel_.receiver_.park(waiter, home_);
+      home_ = home;
+      channel_.receiver_.park(waiter_, *home);
       // Data arrived, or the channel closed, between the attempt and the park: do not sleep.
       if (!channel_.ring_.empty_approx() || channel_.is_closed()) {
         if (channel_.receiver_.unpark_self(waiter)) {
@@ -218,8 +260,11 @@ class spsc_channel {
       if (cancelled_) {
         throw cancelled{};
       }
-      while (!done_) {  // woken (or un-parked): data arrived, or the channel closed
+      if (!done_) {
+        // Woken by the send that brought data (or by close), or un-parked having seen either:
+        // the data stays (only this side takes it), so this attempt completes (parking.hpp).
         (void)attempt();
+        COSYNC_ASSERT(done_, "spsc_channel: a woken receive found nothing");
       }
       return std::move(value_);
     }
@@ -237,7 +282,7 @@ class spsc_channel {
       void operator()() const {
         if (self->channel_.receiver_.unpark_self(self->waiter_)) {
           self->cancelled_ = true;
-          detail::resume_on_home(self->waiter_, self->home_);
+          detail::post(*self->home_, self->waiter_);
         }
       }
     };
@@ -245,7 +290,7 @@ class spsc_channel {
     spsc_channel& channel_;
     std::optional<T> value_;
     bool done_ = false;
-    std::coroutine_handle<> waiter_;  // set once parked
+    std::coroutine_handle<> waiter_;  // set once parked (cleared by the spot's orphan())
     detail::executor* home_ = nullptr;
     bool cancelled_ = false;
     detail::cancel_hook<cancel_if_parked> cancel_hook_;
@@ -261,11 +306,13 @@ class spsc_channel {
   ///
   /// Every value the sending side sent before it closes is delivered. A close() from elsewhere
   /// that races with a send may leave that one value undelivered in the channel (destroyed with
-  /// it, never duplicated): to say "no more values", close from the sending side.
+  /// it, never duplicated): "closed and drained" is final for receivers, so a value that lands
+  /// after a receiver saw it is never received. To say "no more values", close from the sending
+  /// side.
   void close() {
     closed_.store(true, std::memory_order_release);  // (C) pairs with the acquire in is_closed
-    sender_.notify();
-    receiver_.notify();
+    sender_.notify_if([] { return true; });
+    receiver_.notify_if([] { return true; });
   }
 
   [[nodiscard]] bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -276,15 +323,22 @@ class spsc_channel {
   // Takes the oldest value into `out` (ok), waking a sender parked for room; else empty, or
   // closed once the channel is closed and drained. `closed_` is read before the ring: a close
   // that was already visible then is ordered after every send the closing side made before it,
-  // so an empty ring means drained.
+  // so an empty ring means drained — and stays so for receivers (drained_).
   try_status take(std::optional<T>& out) {
+    if (drained_.load(std::memory_order_relaxed)) {  // relaxed: written and read by the receiving side
+      return try_status::closed;
+    }
     const bool was_closed = is_closed();
     out = ring_.try_pop();
     if (out) {
-      sender_.notify();
+      sender_.notify_if([this] { return has_room(); });
       return try_status::ok;
     }
-    return was_closed ? try_status::closed : try_status::empty;
+    if (was_closed) {
+      drained_.store(true, std::memory_order_relaxed);
+      return try_status::closed;
+    }
+    return try_status::empty;
   }
 
   template <class V>
@@ -295,14 +349,17 @@ class spsc_channel {
     if (!ring_.try_push(std::forward<V>(value))) {
       return try_status::full;
     }
-    receiver_.notify();
+    receiver_.notify_if([this] { return !ring_.empty_approx(); });
     return try_status::ok;
   }
+
+  [[nodiscard]] bool has_room() const noexcept { return ring_.size_approx() < ring_.capacity(); }
 
   spsc_ring<T> ring_;
   detail::parking_spot sender_;    // a send waiting for room
   detail::parking_spot receiver_;  // a receive waiting for data
   std::atomic<bool> closed_{false};
+  std::atomic<bool> drained_{false};  // a receiver saw "closed and drained"
 };
 
 }  // namespace cosync

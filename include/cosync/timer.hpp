@@ -3,6 +3,7 @@
 /// Timers: suspend the current coroutine until a duration has passed or a deadline is reached.
 
 #include <cosync/cancellation.hpp>
+#include <cosync/detail/deadline.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
@@ -110,24 +111,6 @@ class [[nodiscard]] sleep_awaiter {
 [[nodiscard]] inline sleep_awaiter sleep_until(steady_clock::time_point deadline) noexcept {
   return sleep_awaiter{deadline};
 }
-
-namespace detail {
-
-/// Now + `duration`, saturating at the clock's end; now for zero or negative durations.
-template <class Rep, class Period>
-[[nodiscard]] steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> duration) noexcept {
-  const steady_clock::time_point now = steady_clock::now();
-  if (duration <= duration.zero()) {
-    return now;
-  }
-  const auto room = steady_clock::time_point::max() - now;
-  if (duration >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(room)) {
-    return steady_clock::time_point::max();
-  }
-  return now + std::chrono::ceil<steady_clock::duration>(duration);
-}
-
-}  // namespace detail
 
 /// Suspends for `duration` (zero or negative: completes at once; huge values saturate).
 template <class Rep, class Period>

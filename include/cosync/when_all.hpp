@@ -76,12 +76,14 @@ struct when_all_counter {
 template <class A, class T>
 completion_task run_when_all_child(A awaitable, result_slot<T>& slot, when_all_counter& counter,
                                    std::size_t index) {
+  // Awaited as a stored awaitable (an lvalue): a send among them keeps a value it did not send
+  // rather than hand it back to an object that may be gone (channel<T>::send_awaiter).
   try {
-    if constexpr (std::is_void_v<await_result_t<A>>) {
-      co_await std::move(awaitable);
+    if constexpr (std::is_void_v<await_result_t<A&>>) {
+      co_await awaitable;
       slot.set(std::monostate{});
     } else {
-      slot.set(co_await std::move(awaitable));
+      slot.set(co_await awaitable);
     }
   } catch (...) {
     slot.set_error(std::current_exception());

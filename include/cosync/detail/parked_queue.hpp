@@ -5,12 +5,10 @@
 
 #include <cosync/detail/scheduler.hpp>
 
-#include <array>
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <limits>
-#include <vector>
 
 namespace cosync::detail {
 
@@ -138,44 +136,40 @@ inline void resume_on_home(std::coroutine_handle<> waiter, executor* home) {
   }
 }
 
-/// The coroutines a channel operation unblocked, resumed after its lock is released (a party
-/// parked off any executor resumes inline, which must not happen under the lock). Two fit
-/// without allocating, enough for every operation but close and the batch forms.
+/// The coroutines a channel operation unblocked, resumed once its lock is released (a party
+/// parked off any executor resumes inline, which must not happen under the lock). Intrusive: a
+/// claimed party has left its queue, so its `next` link is free to chain it here — collecting
+/// wakeups never allocates and so never fails halfway. The destructor resumes whoever is still
+/// listed, so an exception thrown by the locked step (after it claimed parties) strands nobody.
 class wake_list {
  public:
   wake_list() = default;
   wake_list(const wake_list&) = delete;
   wake_list& operator=(const wake_list&) = delete;
+  ~wake_list() { resume_all(); }
 
-  void push(const parked_party& p) {
-    if (size_ < inline_.size()) {
-      inline_[size_++] = {p.waiter, p.home};
-    } else {
-      overflow_.push_back({p.waiter, p.home});
-    }
+  /// `p` must have been claimed and taken out of its queue.
+  void push(parked_party& p) noexcept {
+    p.next = nullptr;
+    (tail_ != nullptr ? tail_->next : head_) = &p;
+    tail_ = &p;
   }
 
-  /// Posts each coroutine to its executor (resumes it here if it has none).
-  void resume_all() {
-    for (std::size_t i = 0; i < size_; ++i) {
-      resume(inline_[i]);
-    }
-    for (const entry& e : overflow_) {
-      resume(e);
+  /// Posts each coroutine to its executor (resumes it here if it has none). Out of memory while
+  /// queueing a wakeup is fatal (std::terminate): a lost wakeup would hang the program instead.
+  void resume_all() noexcept {
+    while (parked_party* p = head_) {
+      head_ = p->next;  // read before resuming: the party's coroutine may destroy it at once
+      if (head_ == nullptr) {
+        tail_ = nullptr;
+      }
+      resume_on_home(p->waiter, p->home);
     }
   }
 
  private:
-  struct entry {
-    std::coroutine_handle<> waiter;
-    executor* home = nullptr;
-  };
-
-  static void resume(const entry& e) { resume_on_home(e.waiter, e.home); }
-
-  std::array<entry, 2> inline_{};
-  std::size_t size_ = 0;
-  std::vector<entry> overflow_;
+  parked_party* head_ = nullptr;
+  parked_party* tail_ = nullptr;
 };
 
 }  // namespace cosync::detail

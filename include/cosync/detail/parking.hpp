@@ -44,12 +44,21 @@ inline void store_load_fence() noexcept {
 }
 
 /// Room for one parked coroutine (one side of an SPSC structure), with the protocol above.
+///
+/// The notifier wakes the waiter only if the condition still holds when it looks (notify_if):
+/// otherwise the waiter already consumed what this notifier published — on its lock-free path,
+/// before it parked again for *later* data — and waking it would resume an operation with nothing
+/// to take. So a woken waiter always finds its condition true and never has to re-park; and since
+/// only the waiter's side can make the condition false again (one consumer, one producer), it is
+/// still true when the waiter runs.
 class parking_spot {
  public:
-  /// Waiter, P1–P2: parks `waiter`, to be resumed on `home`. The caller then re-checks (P3) and,
-  /// if the condition already holds, calls unpark_self().
-  void park(std::coroutine_handle<> waiter, executor* home) noexcept {
-    home_ = home;
+  /// Waiter, P1–P2: parks `waiter`, to be resumed on `home`. `waiter` is the awaiter's own copy of
+  /// the handle: orphan() clears it at teardown. The caller then re-checks (P3) and, if the
+  /// condition already holds, calls unpark_self().
+  void park(std::coroutine_handle<>& waiter, executor& home) noexcept {
+    home_ = &home;
+    owner_ = &waiter;
     parked_.store(waiter.address(), std::memory_order_release);  // publishes home_ too
     store_load_fence();
   }
@@ -61,20 +70,24 @@ class parking_spot {
     return parked_.compare_exchange_strong(expected, nullptr, std::memory_order_relaxed);
   }
 
-  /// Notifier, N2–N3, after making the condition true: wakes the parked waiter, if any, on its
-  /// own executor.
-  void notify() {
+  /// Notifier, N2–N3, after making the condition true: wakes the parked waiter, if any and if
+  /// `still_ready()` holds, on its own executor.
+  template <class Ready>
+  void notify_if(Ready still_ready) {
     store_load_fence();
-    if (parked_.load(std::memory_order_relaxed) == nullptr) {
+    if (parked_.load(std::memory_order_relaxed) == nullptr || !still_ready()) {
       return;
     }
     if (void* waiter = parked_.exchange(nullptr, std::memory_order_acquire); waiter != nullptr) {
-      const auto h = std::coroutine_handle<>::from_address(waiter);
-      if (home_ != nullptr) {
-        post(*home_, h);
-      } else {
-        h.resume();  // parked off any executor (a hand-driven coroutine): resume it here
-      }
+      post(*home_, std::coroutine_handle<>::from_address(waiter));
+    }
+  }
+
+  /// Teardown only (single-threaded): forgets a parked waiter and clears its awaiter's handle, so
+  /// that the awaiter, destroyed after this spot, does not come back to it.
+  void orphan() noexcept {
+    if (parked_.exchange(nullptr, std::memory_order_relaxed) != nullptr) {
+      *owner_ = {};
     }
   }
 
@@ -82,7 +95,8 @@ class parking_spot {
 
  private:
   std::atomic<void*> parked_{nullptr};
-  executor* home_ = nullptr;  // written before parked_ (release), read after taking it (acquire)
+  executor* home_ = nullptr;                  // written before parked_ (release), read after taking it
+  std::coroutine_handle<>* owner_ = nullptr;  // the parked awaiter's handle (for orphan())
 };
 
 }  // namespace cosync::detail
