@@ -49,6 +49,13 @@ class uring_setup_failed : public backend_error {
 /// Testing aid: while non-zero, make_uring_backend fails as if io_uring_setup returned this errno.
 void simulate_uring_setup_failure(int error) noexcept;
 
+/// Testing aid: while true, make_uring_backend finds an opcode it needs missing (an old kernel).
+void simulate_uring_missing_opcode(bool missing) noexcept;
+
+/// Testing aid: while true, every backend's next wait() fails with a backend_error (the way a
+/// kernel or seccomp policy might refuse a syscall the backend needs mid-run).
+void simulate_backend_wait_failure(bool fail) noexcept;
+
 /// Creates a non-blocking eventfd, or throws backend_error.
 [[nodiscard]] int make_eventfd();
 

@@ -7,6 +7,7 @@
 #include "executor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -16,6 +17,8 @@ namespace cosync::detail {
 namespace {
 
 thread_local bool destroying_frames = false;
+
+std::atomic<bool> simulated_wait_failure{false};
 
 }  // namespace
 
@@ -47,17 +50,24 @@ void executor::run() {
   // Nested resumptions may use up to this much of the thread's stack (see stack_floor).
   constexpr std::uintptr_t nesting_budget = 256 * 1024;
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
-  while (!stop_.load(std::memory_order_acquire)) {
-    run_ready();
-    flush_outbound();  // what the batch sent goes out before this thread polls its own rings
-    drain_inbound();
-    fire_timers();
-    if (ready_.empty()) {
-      sleep();
+  try {
+    while (!stop_.load(std::memory_order_acquire)) {
+      run_ready();
+      flush_outbound();  // what the batch sent goes out before this thread polls its own rings
+      drain_inbound();
+      fire_timers();
+      if (ready_.empty()) {
+        sleep();
+      }
     }
+  } catch (...) {
+    // The backend failed (or the loop ran out of memory): never std::terminate on this thread.
+    // The runtime stops every executor and hands the error to sync_wait and shutdown.
+    runtime_.executor_failed(std::current_exception());
   }
   set_current_executor(nullptr);
   stack_floor = 0;
+  runtime_.loop_exited();
 }
 
 void executor::request_stop() noexcept {
@@ -179,6 +189,10 @@ void executor::sleep() {
     timeout =
         std::max(std::chrono::nanoseconds{0}, timers_.top().deadline - std::chrono::steady_clock::now());
   }
+  if (simulated_wait_failure.load(std::memory_order_relaxed)) {
+    gate_.end_sleep();
+    throw backend_error("cosync: simulated backend failure (a test)");
+  }
   backend_->wait(timeout);
   gate_.end_sleep();
 }
@@ -263,6 +277,10 @@ void cancel_timer(timer_node& node) noexcept {
   if (node.armed()) {
     node.owner->cancel(node);
   }
+}
+
+void simulate_backend_wait_failure(bool fail) noexcept {
+  simulated_wait_failure.store(fail, std::memory_order_relaxed);
 }
 
 bool tearing_down() noexcept {

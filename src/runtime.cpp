@@ -116,11 +116,13 @@ std::vector<std::size_t> allowed_cpus() {
   return cpus;
 }
 
-// ---------------------------------------------------------------- detached coroutines
+// ---------------------------------------------------------------- roots
 
 completion_task run_root(task<void> t) {
   try {
     co_await t;
+  } catch (const cancelled&) {
+    // Cancelled (by shutdown, say): a normal end for a root.
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cosync: a spawned task ended with an exception: %s\n", e.what());
     std::terminate();
@@ -136,7 +138,7 @@ completion_task run_root(task<void> t) {
 
 runtime_state::runtime_state(const runtime_config& config,
                              std::vector<std::unique_ptr<detail::backend>> backends)
-    : backend_{backends.front()->kind()} {
+    : backend_{backends.front()->kind()}, shutdown_grace_{config.shutdown_grace} {
   executors_.reserve(backends.size());
   for (std::size_t i = 0; i < backends.size(); ++i) {
     executors_.push_back(std::make_unique<executor>(*this, i, std::move(backends[i]), config.idle_spin));
@@ -164,7 +166,16 @@ void runtime_state::start_threads(const runtime_config& config) {
   }
   threads_.reserve(executors_.size());
   for (auto& e : executors_) {
-    threads_.emplace_back([ex = e.get()] { ex->run(); });
+    {
+      const std::lock_guard lock{mutex_};
+      ++running_loops_;
+    }
+    try {
+      threads_.emplace_back([ex = e.get()] { ex->run(); });
+    } catch (...) {
+      loop_exited();
+      throw;
+    }
     if (config.pin_threads) {
       cpu_set_t set;
       CPU_ZERO(&set);
@@ -188,30 +199,198 @@ void runtime_state::stop_threads() noexcept {
   threads_.clear();
 }
 
-void runtime_state::destroy_roots() noexcept {
-  // Every executor thread has been joined: nothing runs concurrently with this.
-  set_tearing_down(true);
-  for (void* root : roots_) {
-    std::coroutine_handle<>::from_address(root).destroy();  // and everything it awaits
+bool runtime_state::on_own_executor() const noexcept {
+  const executor* here = current_executor();
+  return here != nullptr && &here->runtime() == this;
+}
+
+root_record& runtime_state::add_root(std::coroutine_handle<> frame, sync_waiter* waiter) {
+  const std::lock_guard lock{mutex_};
+  if (stopped_) {
+    throw usage_error("cosync: the runtime has been shut down; nothing more can be started on it");
   }
-  roots_.clear();
+  if (cancelling_) {
+    // A root that starts roots while shutdown cancels (an acceptor still spawning its workers)
+    // unwinds instead: a root started now would be newer than one already cancelled, and could
+    // outlive what that one owns.
+    throw cancelled{};
+  }
+  const std::uint64_t seq = next_seq_++;
+  root_record& root = roots_.try_emplace(seq, seq).first->second;
+  root.frame = frame;
+  root.waiter = waiter;
+  return root;
+}
+
+void runtime_state::spawned_root_done(root_record& root) noexcept {
+  // On the root's executor. Shutdown's teardown cannot have taken the record: it waits for
+  // the threads to stop, and this thread is still running.
+  root.frame.destroy();
+  const std::lock_guard lock{mutex_};
+  roots_.erase(root.seq);
+  changed_.notify_all();
+}
+
+void runtime_state::finish_sync_root(sync_waiter& waiter) {
+  auto& root = *static_cast<root_record*>(waiter.record);
+  std::unique_lock lock{mutex_};
+  const auto done = [&] {
+    const std::lock_guard waiter_lock{waiter.mutex};
+    return waiter.done;
+  };
+  if (!done()) {
+    // Abandoned after a backend failure: a loop may still be finishing a batch that resumes this
+    // root, so wait until none runs; then the frame stays registered for the teardown.
+    changed_.wait(lock, [&] { return running_loops_ == 0; });
+    if (!done()) {
+      if (const auto it = roots_.find(root.seq); it != roots_.end()) {
+        it->second.waiter = nullptr;  // the waiter (on the caller's stack) is going away
+      }
+      std::rethrow_exception(waiter.abandoned);
+    }
+  }
+  // Done: the result is in the slot. Free the frame, unless the teardown already took it — then
+  // wait for it to let go of the waiter (it destroys the frame and says so) before returning.
+  if (const auto it = roots_.find(root.seq); it != roots_.end()) {
+    const std::coroutine_handle<> frame = it->second.frame;
+    roots_.erase(it);
+    changed_.notify_all();
+    lock.unlock();
+    frame.destroy();
+    return;
+  }
+  lock.unlock();
+  std::unique_lock waiter_lock{waiter.mutex};
+  waiter.changed.wait(waiter_lock, [&] { return static_cast<bool>(waiter.abandoned); });
+}
+
+void runtime_state::shutdown(std::chrono::steady_clock::time_point deadline) {
+  if (on_own_executor()) {
+    throw usage_error(
+        "cosync: runtime::shutdown called on one of the runtime's own executors; it would wait for itself");
+  }
+  {
+    const std::lock_guard lock{mutex_};
+    if (shutdown_done_) {
+      return;
+    }
+  }
+  cancel_roots(deadline);
+  stop_threads();
+  destroy_roots();
+  const std::lock_guard lock{mutex_};
+  shutdown_done_ = true;
+  if (failure_) {
+    failure_reported_ = true;
+    std::rethrow_exception(failure_);
+  }
+}
+
+void runtime_state::cancel_roots(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock{mutex_};
+  cancelling_ = true;
+  while (!roots_.empty() && !failure_ && !stopped_) {
+    root_record& newest = roots_.rbegin()->second;
+    const std::uint64_t seq = newest.seq;
+    if (!newest.cancelled) {
+      newest.cancelled = true;
+      // Runs the hooks of whatever the root is parked in, on this thread: each withdraws its
+      // operation and posts the coroutine, which then throws cancelled on its executor. (Hooks
+      // never take this lock, and a root ending meanwhile waits for it to erase its record.)
+      newest.scope.request_stop();
+    }
+    const bool ended = changed_.wait_until(
+        lock, deadline, [&] { return roots_.empty() || roots_.rbegin()->first != seq || failure_; });
+    if (!ended) {
+      return;  // the deadline: the teardown stops what is left where it is
+    }
+  }
+}
+
+void runtime_state::destroy_roots() noexcept {
+  // Every executor thread has been joined: nothing runs concurrently with this but sync_wait
+  // callers, which only look at records under the lock.
+  std::vector<decltype(roots_)::node_type> left;
+  {
+    const std::lock_guard lock{mutex_};
+    stopped_ = true;
+    while (!roots_.empty()) {
+      left.push_back(roots_.extract(std::prev(roots_.end())));  // newest first
+    }
+  }
+  set_tearing_down(true);
+  for (auto& node : left) {
+    root_record& root = node.mapped();
+    root.frame.destroy();  // and everything it awaits, children before parents
+    if (root.waiter != nullptr) {
+      const std::lock_guard waiter_lock{root.waiter->mutex};
+      root.waiter->abandoned = std::make_exception_ptr(
+          usage_error("cosync: the runtime was shut down before this sync_wait completed"));
+      root.waiter->changed.notify_all();
+    }
+  }
   set_tearing_down(false);
 }
 
-void runtime_state::register_root(std::coroutine_handle<> root) {
-  const std::lock_guard lock{roots_mutex_};
-  roots_.insert(root.address());
+void runtime_state::executor_failed(std::exception_ptr failure) noexcept {
+  for (auto& e : executors_) {
+    e->request_stop();
+  }
+  const std::lock_guard lock{mutex_};
+  if (!failure_) {
+    failure_ = std::move(failure);
+  }
+  for (auto& [seq, root] : roots_) {
+    if (root.waiter != nullptr) {
+      const std::lock_guard waiter_lock{root.waiter->mutex};
+      if (!root.waiter->abandoned) {
+        root.waiter->abandoned = failure_;
+        failure_reported_ = true;
+      }
+      root.waiter->changed.notify_all();
+    }
+  }
+  changed_.notify_all();
 }
 
-void runtime_state::unregister_root(std::coroutine_handle<> root) noexcept {
-  const std::lock_guard lock{roots_mutex_};
-  roots_.erase(root.address());
+void runtime_state::loop_exited() noexcept {
+  const std::lock_guard lock{mutex_};
+  --running_loops_;
+  changed_.notify_all();
+}
+
+bool runtime_state::failure_reported() noexcept {
+  const std::lock_guard lock{mutex_};
+  return failure_reported_;
 }
 
 [[noreturn]] void throw_sync_wait_on_executor() {
   throw usage_error(
       "cosync: sync_wait called on an executor thread; it would block the thread that has to run "
       "the work. co_await the operation instead.");
+}
+
+void start_sync_root(runtime& rt, completion_task& root, sync_waiter& waiter) {
+  runtime_state& state = *rt.state_;
+  root_record& record = state.add_root(root.handle(), &waiter);
+  waiter.record = &record;
+  root.set_scope(&record.scope);
+  // Signals the waiting thread; after this neither the frame nor `waiter` is touched again by
+  // this side, so the waiting thread may free both as soon as it sees `done`.
+  root.on_done(
+      [](void* p, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
+        auto& w = *static_cast<sync_waiter*>(p);
+        const std::lock_guard lock{w.mutex};
+        w.done = true;
+        w.changed.notify_all();
+        return std::noop_coroutine();
+      },
+      &waiter);
+  post(state.at(0), root.release());
+}
+
+void finish_sync_root(runtime& rt, sync_waiter& waiter) {
+  rt.state_->finish_sync_root(waiter);
 }
 
 }  // namespace detail
@@ -223,7 +402,43 @@ runtime::runtime(runtime_config config) {
   state_ = std::make_unique<detail::runtime_state>(config, detail::make_backends(config));
 }
 
-runtime::~runtime() = default;
+namespace detail {
+namespace {
+
+// The destructor's shutdown: a failure nobody was told of yet is printed, never thrown.
+void shut_down_quietly(runtime_state& state, std::chrono::steady_clock::time_point deadline) noexcept {
+  const bool told = state.failure_reported();  // a sync_wait already threw it
+  try {
+    state.shutdown(deadline);
+  } catch (const std::exception& e) {
+    if (!told) {
+      std::fprintf(stderr, "cosync: runtime destroyed after a failure: %s\n", e.what());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace detail
+
+runtime::~runtime() {
+  if (!state_) {
+    return;
+  }
+  const auto deadline = detail::deadline_after(state_->shutdown_grace());
+  if (state_->on_own_executor()) {
+    // It cannot join its own thread: a background thread shuts it down (this coroutine goes on
+    // until it next suspends or ends, then its executor stops too).
+    std::thread{[state = std::move(state_), deadline] {
+      detail::shut_down_quietly(*state, deadline);
+    }}.detach();
+    return;
+  }
+  detail::shut_down_quietly(*state_, deadline);
+}
+
+void runtime::shutdown(std::chrono::steady_clock::time_point deadline) {
+  state_->shutdown(deadline);
+}
 
 std::size_t runtime::executors() const noexcept {
   return state_->size();
@@ -246,17 +461,16 @@ void runtime::spawn(task<void> t, std::size_t executor) {
     throw usage_error("cosync: spawn of an empty task");
   }
   detail::completion_task root = detail::run_root(std::move(t));
-  // At its end a spawned task leaves the registry and destroys its own frame.
+  detail::root_record& record = state_->add_root(root.handle(), nullptr);
+  root.set_scope(&record.scope);
+  // At its end a spawned task destroys its own frame and leaves the registry.
   root.on_done(
-      [](void* state, std::coroutine_handle<> self) noexcept -> std::coroutine_handle<> {
-        static_cast<detail::runtime_state*>(state)->unregister_root(self);
-        self.destroy();
+      [](void* r, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
+        detail::current_executor()->runtime().spawned_root_done(*static_cast<detail::root_record*>(r));
         return std::noop_coroutine();
       },
-      state_.get());
-  state_->register_root(root.handle());
-  const std::coroutine_handle<> started = root.release();
-  detail::post(state_->at(executor), started);
+      &record);
+  detail::post(state_->at(executor), root.release());
 }
 
 std::size_t this_executor() {

@@ -1,20 +1,38 @@
 #pragma once
 
-// What a runtime owns: its executors and their threads, and the registry of detached coroutines
-// (spawned tasks) that its destructor must destroy if they are still suspended at shutdown.
+// What a runtime owns: its executors and their threads, and the registry of its roots — the
+// coroutines started from outside any coroutine (spawned tasks, sync_waits) — which shutdown
+// cancels newest first and, past its deadline, destroys (docs/design/shutdown.md).
 
+#include <cosync/cancellation.hpp>
 #include <cosync/runtime.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "executor.hpp"
 
 namespace cosync::detail {
+
+/// One root: its frame (owned by the registry), the cancel scope it runs under, and — for a
+/// sync_wait — the thread waiting for it.
+struct root_record {
+  explicit root_record(std::uint64_t order) noexcept : seq{order} {}
+
+  const std::uint64_t seq;  // registration order: a root started by another comes after it
+  cancel_scope scope;
+  std::coroutine_handle<> frame;
+  sync_waiter* waiter = nullptr;
+  bool cancelled = false;  // shutdown has requested stop on `scope`
+};
 
 class runtime_state {
  public:
@@ -26,22 +44,50 @@ class runtime_state {
   [[nodiscard]] std::size_t size() const noexcept { return executors_.size(); }
   [[nodiscard]] executor& at(std::size_t i) const noexcept { return *executors_[i]; }
   [[nodiscard]] backend_kind backend() const noexcept { return backend_; }
+  [[nodiscard]] std::chrono::nanoseconds shutdown_grace() const noexcept { return shutdown_grace_; }
 
-  /// The registry of spawned (detached) coroutines still running.
-  void register_root(std::coroutine_handle<> root);
-  void unregister_root(std::coroutine_handle<> root) noexcept;
+  /// Registers a root whose frame has not run yet; cosync::usage_error once shut down.
+  root_record& add_root(std::coroutine_handle<> frame, sync_waiter* waiter);
+  /// A spawned root has finished (on its executor, suspended at its end): frees it.
+  void spawned_root_done(root_record& root) noexcept;
+  /// sync_wait's half of detail::finish_sync_root.
+  void finish_sync_root(sync_waiter& waiter);
+
+  /// runtime::shutdown.
+  void shutdown(std::chrono::steady_clock::time_point deadline);
+  /// Whether the calling thread is one of this runtime's executors.
+  [[nodiscard]] bool on_own_executor() const noexcept;
+
+  /// An executor's loop ended with an exception (its backend failed): stops every executor and
+  /// tells every sync_wait; shutdown() and sync_wait() rethrow it. From that executor's thread.
+  void executor_failed(std::exception_ptr failure) noexcept;
+  /// An executor's loop has returned (it runs no coroutine any more).
+  void loop_exited() noexcept;
+  /// Whether a failure was already thrown to somebody (a sync_wait, shutdown()).
+  [[nodiscard]] bool failure_reported() noexcept;
 
  private:
   void start_threads(const runtime_config& config);
   void stop_threads() noexcept;
+  void cancel_roots(std::chrono::steady_clock::time_point deadline);
   void destroy_roots() noexcept;
 
   backend_kind backend_;
+  std::chrono::nanoseconds shutdown_grace_;
   std::vector<std::unique_ptr<executor>> executors_;
   std::vector<std::thread> threads_;
 
-  std::mutex roots_mutex_;
-  std::unordered_set<void*> roots_;  // coroutine frame addresses
+  std::mutex mutex_;
+  std::condition_variable changed_;  // a root ended, a loop exited, an executor failed
+  // ---- guarded by mutex_ ----
+  std::map<std::uint64_t, root_record> roots_;  // oldest first
+  std::uint64_t next_seq_ = 0;
+  bool cancelling_ = false;     // shutdown is cancelling the roots: no new roots (cancelled)
+  bool stopped_ = false;        // shutdown's teardown has begun: no new roots (usage_error)
+  bool shutdown_done_ = false;  // shutdown() has run (it is idempotent)
+  std::size_t running_loops_ = 0;
+  std::exception_ptr failure_;
+  bool failure_reported_ = false;
 };
 
 }  // namespace cosync::detail

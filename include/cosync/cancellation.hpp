@@ -144,7 +144,8 @@ class [[nodiscard]] this_scope {
 }  // namespace detail
 
 /// co_await it for the stop_token of the innermost task group or timeout around the awaiting
-/// coroutine (a token that is never stopped outside any). Completes at once.
+/// coroutine; outside any, its root's (a spawned task's or a sync_wait's), which the runtime's
+/// shutdown stops. Completes at once.
 class [[nodiscard]] current_stop_token_awaiter {
  public:
   bool await_ready() const noexcept { return false; }

@@ -5,6 +5,7 @@
 /// Also the bridges from plain threads: sync_wait() and run().
 
 #include <cosync/detail/completion_task.hpp>
+#include <cosync/detail/deadline.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
@@ -32,11 +33,17 @@ enum class backend_kind {
   epoll,      ///< epoll + eventfd
 };
 
+namespace detail {
+inline constexpr std::size_t executor_limit = 256;
+}
+
 /// How to build a runtime. The environment variable COSYNC_BACKEND=epoll (or io_uring) overrides
 /// `backend` when it is `automatic`.
 struct runtime_config {
-  /// Executor threads: 1 .. runtime::max_executors. Default: the hardware's thread count.
-  std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
+  /// Executor threads: 1 .. runtime::max_executors. Default: the hardware's thread count (at most
+  /// runtime::max_executors).
+  std::size_t executors =
+      std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, detail::executor_limit);
   /// Pin executor i to the i-th CPU this process may run on (round-robin).
   bool pin_threads = false;
   backend_kind backend = backend_kind::automatic;
@@ -48,25 +55,39 @@ struct runtime_config {
   /// spin keeps back-and-forth traffic off that path; 0 blocks at once. An executor with no
   /// work at all spins once, then uses no CPU.
   std::chrono::nanoseconds idle_spin = std::chrono::microseconds{25};
+  /// How long the destructor's shutdown lets cancelled coroutines unwind before it destroys what
+  /// is still suspended (see runtime::shutdown).
+  std::chrono::nanoseconds shutdown_grace = std::chrono::seconds{2};
 };
+
+class runtime;
 
 namespace detail {
 class runtime_state;
-}
+struct sync_waiter;
+/// Makes `root` a root of `rt` run for `waiter` (it gets a cancel scope; the runtime owns its
+/// frame from now on) and starts it on executor 0. cosync::usage_error once `rt` is shut down.
+void start_sync_root(runtime& rt, completion_task& root, sync_waiter& waiter);
+/// Once `waiter` is done or abandoned: gives the root back to the runtime (freeing its frame if it
+/// finished). Returns if the result may be read, else rethrows why the runtime abandoned it.
+void finish_sync_root(runtime& rt, sync_waiter& waiter);
+}  // namespace detail
 
-/// Owns the executor threads. Constructing it starts them; destroying it stops them, joins them,
-/// and destroys every coroutine still suspended (spawned tasks and everything they await), so
-/// nothing leaks.
+/// Owns the executor threads. Constructing it starts them; destroying it shuts it down (see
+/// shutdown()) with the configured grace period, so nothing leaks.
 ///
 ///     cosync::runtime rt{{.executors = 2}};
 ///     int v = cosync::sync_wait(rt, compute());
 class runtime {
  public:
-  static constexpr std::size_t max_executors = 256;
+  static constexpr std::size_t max_executors = detail::executor_limit;
 
   /// Throws cosync::config_error for a bad configuration and cosync::backend_error when a forced
   /// backend cannot be set up.
   explicit runtime(runtime_config config = {});
+  /// shutdown() with runtime_config::shutdown_grace; a backend failure nobody was told of is
+  /// printed. Destroyed from one of its own executors (a coroutine that owns its runtime), the
+  /// runtime is shut down by a background thread once that coroutine has moved on.
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -76,15 +97,39 @@ class runtime {
   /// The backend the executors actually run (never `automatic`).
   [[nodiscard]] backend_kind backend() const noexcept;
 
-  /// Starts `t` on executor `executor` and lets it run detached. If it is still suspended when
-  /// the runtime is destroyed, its frame is destroyed then. An exception escaping it is printed
-  /// and terminates the program, as for std::thread: await work whose errors you handle.
+  /// Shutdown is cancellation (docs/design/shutdown.md). Every root — each spawned task and each
+  /// sync_wait in progress — is cancelled, newest first, and allowed to unwind on the running
+  /// executors through its own destructors and catch blocks (a cancelled wait throws
+  /// cosync::cancelled; channels close, task groups join), each before the next older one is
+  /// cancelled, so that a root which owns what later roots use (a channel its workers wait on)
+  /// outlives them. At `deadline` whatever has not finished (a root that ignores cancellation) is
+  /// stopped where it is: the executors stop, and the frames still suspended are destroyed,
+  /// newest root first, children before parents. Idempotent. Throws cosync::usage_error on one
+  /// of this runtime's own executors (it would wait for itself), and rethrows the first failure
+  /// of an executor's backend (cosync::backend_error) if there was one. While it cancels, spawn()
+  /// and sync_wait() throw cosync::cancelled (a root still starting others unwinds instead);
+  /// afterwards, cosync::usage_error.
+  void shutdown(std::chrono::steady_clock::time_point deadline);
+  /// shutdown(now + grace); any duration type (saturates, never wraps).
+  template <class Rep, class Period>
+  void shutdown(std::chrono::duration<Rep, Period> grace) {
+    shutdown(detail::deadline_after(grace));
+  }
+
+  /// Starts `t` on executor `executor` and lets it run detached, as a root of this runtime
+  /// (shutdown() cancels it; a cosync::cancelled escaping it is a normal end). Any other exception
+  /// escaping it is printed and terminates the program, as for std::thread: await work whose
+  /// errors you handle. cosync::usage_error once the runtime is shut down.
   void spawn(task<void> t, std::size_t executor = 0);
 
   /// The executor at `index` (internal: used by sync_wait).
   [[nodiscard]] detail::executor& executor_at(std::size_t index) noexcept;
 
  private:
+  friend void detail::start_sync_root(runtime& rt, detail::completion_task& root,
+                                      detail::sync_waiter& waiter);
+  friend void detail::finish_sync_root(runtime& rt, detail::sync_waiter& waiter);
+
   std::unique_ptr<detail::runtime_state> state_;
 };
 
@@ -142,12 +187,17 @@ class [[nodiscard]] yield_awaiter {
 
 namespace detail {
 
-/// Where sync_wait's caller waits for the result.
-template <class T>
-struct sync_wait_state {
+/// Where sync_wait's caller waits: for its root to finish, or for the runtime to give up on it.
+struct sync_waiter {
   std::mutex mutex;
-  std::condition_variable done_changed;
-  bool done = false;
+  std::condition_variable changed;
+  bool done = false;             // the root finished: its result is in the slot
+  std::exception_ptr abandoned;  // the runtime stopped first (shutdown, a backend failure)
+  void* record = nullptr;        // the runtime's record of the root (src/runtime.cpp)
+};
+
+template <class T>
+struct sync_wait_state : sync_waiter {
   result_slot<T> slot;
 };
 
@@ -184,22 +234,12 @@ decltype(auto) sync_wait(runtime& rt, A&& awaitable) {
   detail::sync_wait_state<value> state;
   detail::completion_task root =
       detail::run_sync_wait(std::remove_cvref_t<A>{std::forward<A>(awaitable)}, state);
-  // Signals the waiting thread; after this neither the frame nor `state` is touched again, so
-  // this thread may destroy both as soon as it sees `done`.
-  root.on_done(
-      [](void* p, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
-        auto& s = *static_cast<detail::sync_wait_state<value>*>(p);
-        const std::lock_guard lock{s.mutex};
-        s.done = true;
-        s.done_changed.notify_one();
-        return std::noop_coroutine();
-      },
-      &state);
-  detail::post(rt.executor_at(0), root.handle());
+  detail::start_sync_root(rt, root, state);
   {
     std::unique_lock lock{state.mutex};
-    state.done_changed.wait(lock, [&] { return state.done; });
+    state.changed.wait(lock, [&] { return state.done || state.abandoned; });
   }
+  detail::finish_sync_root(rt, state);
   if (state.slot.error()) {
     std::rethrow_exception(state.slot.error());
   }
