@@ -1,5 +1,6 @@
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/select.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>
@@ -9,6 +10,7 @@
 #include <deque>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -338,5 +340,99 @@ TEST_CASE("try and await operations and close match a reference model over rando
           return static_cast<unsigned>(rng());
         });
     CHECK(agrees);
+  }
+}
+
+COSYNC_TEST_CASE("a stored send owns its value: made from a temporary, awaited later", "[channel][unit]") {
+  channel<std::string> ch{4};
+  auto make = [] { return std::string(64, 'x'); };  // too long for the small-string buffer
+  auto op = ch.send(make());                        // the temporary is gone after this line
+  co_await op;
+  auto stored = cosync::select(ch.send(std::string(80, 'y')), cosync::default_case);
+  auto r = co_await stored;
+  CHECK(r.index() == 0);
+  CHECK(ch.try_recv() == std::optional<std::string>{std::string(64, 'x')});
+  CHECK(ch.try_recv() == std::optional<std::string>{std::string(80, 'y')});
+}
+
+COSYNC_TEST_CASE("a stored send that fails keeps its value for unsent()", "[channel][unit]") {
+  channel<std::unique_ptr<int>> closed{1};
+  closed.close();
+  auto op = closed.send(std::make_unique<int>(5));
+  bool threw = false;
+  try {
+    co_await op;
+  } catch (const cosync::channel_closed&) {
+    threw = true;
+  }
+  CHECK(threw);
+  REQUIRE(op.unsent() != nullptr);
+  REQUIRE(*op.unsent() != nullptr);
+  CHECK(**op.unsent() == 5);
+}
+
+namespace {
+
+// An output iterator whose n-th write throws: the caller's code failing inside try_recv_n.
+struct failing_output {
+  std::vector<int>* out;
+  int* writes_left;
+  failing_output& operator*() { return *this; }
+  failing_output& operator++() { return *this; }
+  failing_output& operator=(int v) {
+    if ((*writes_left)-- == 0) {
+      throw std::runtime_error("output full");
+    }
+    out->push_back(v);
+    return *this;
+  }
+};
+
+task<void> send_all(channel<int>& ch, int first, int count, int& sent) {
+  for (int v = first; v < first + count; ++v) {
+    co_await ch.send(int{v});
+    ++sent;
+  }
+}
+
+}  // namespace
+
+COSYNC_TEST_CASE("an exception from try_recv_n's output strands no parked sender", "[channel][unit]") {
+  // The batch takes the 2 buffered values and the parked third one: fail on each of those writes.
+  for (int fail_at = 0; fail_at < 3; ++fail_at) {
+    channel<int> ch{2};
+    bool threw = false;
+    int sent = 0;
+    std::vector<int> got;
+    int writes_left = fail_at;
+    // A sender on the other executor fills the channel and parks with more to send.
+    co_await cosync::when_all(
+        [&]() -> task<void> {
+          co_await cosync::switch_to(1);
+          co_await send_all(ch, 0, 6, sent);
+        }(),
+        [&]() -> task<void> {
+          while (ch.size_approx() < 2) {
+            co_await cosync::yield();
+          }
+          co_await cosync::sleep_for(1ms);  // the sender parks on its third value
+          try {
+            (void)ch.try_recv_n(failing_output{&got, &writes_left}, 10);
+          } catch (const std::runtime_error&) {
+            threw = true;
+          }
+          // The sender was woken for every slot the batch freed: the rest arrives and is received.
+          while (got.size() + 1 < 6) {
+            if (auto v = co_await ch.recv()) {
+              got.push_back(*v);
+            }
+          }
+        }());
+    CHECK(threw);
+    CHECK(sent == 6);
+    CHECK(got.size() == 5);  // all but the one whose write threw, in order
+    for (std::size_t i = 1; i < got.size(); ++i) {
+      CHECK(got[i - 1] < got[i]);
+    }
   }
 }

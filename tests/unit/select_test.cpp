@@ -374,3 +374,58 @@ COSYNC_TEST_CASE("a timer case alone and a default case alone", "[select][unit]"
   CHECK(d.index() == 0);
   CHECK(armed_timers_here() == 0);
 }
+
+namespace {
+
+// How often each case of `select(ch.send(0), ch.send(1))` wins when both are parked and the
+// receiver, on `receiver_executor`, comes later.
+task<std::array<int, 2>> parked_shares(std::size_t receiver_executor, int rounds) {
+  std::array<int, 2> wins{};
+  channel<int> ch{0};  // rendezvous: both cases park
+  for (int i = 0; i < rounds; ++i) {
+    co_await cosync::when_all(
+        [&]() -> task<void> { (void)co_await cosync::select(ch.send(0), ch.send(1)); }(),
+        [&]() -> task<void> {
+          co_await cosync::switch_to(receiver_executor);
+          co_await cosync::yield();  // the select parks first
+          if (auto v = co_await ch.recv()) {
+            ++wins[static_cast<std::size_t>(*v)];
+          }
+          co_await cosync::switch_to(0);
+        }());
+  }
+  co_return wins;
+}
+
+}  // namespace
+
+COSYNC_TEST_CASE("a parked select's cases win in random order, on one and two executors", "[select][unit]") {
+  for (const std::size_t receiver : {std::size_t{0}, std::size_t{1}}) {
+    const auto wins = co_await parked_shares(receiver, 400);
+    INFO("receiver on executor " << receiver << ": case 0 won " << wins[0] << ", case 1 won " << wins[1]);
+    CHECK(wins[0] + wins[1] == 400);
+    CHECK(wins[0] > 120);  // a fair coin stays within 200 ± 80 with overwhelming probability
+    CHECK(wins[1] > 120);
+  }
+}
+
+TEST_CASE("each runtime makes its own select choices (the seed differs per run)", "[select][unit]") {
+  auto choices = [] {
+    cosync::runtime rt{cosync::runtime_config{.executors = 1}};
+    auto run = []() -> task<std::vector<std::size_t>> {
+      channel<int> a{64};
+      channel<int> b{64};
+      std::vector<std::size_t> picked;
+      for (int i = 0; i < 48; ++i) {
+        CHECK(a.try_send(1) == try_status::ok);
+        CHECK(b.try_send(2) == try_status::ok);
+        auto r = co_await cosync::select(a.recv(), b.recv());
+        picked.push_back(r.index());
+        (void)(r.index() == 0 ? b.try_recv() : a.try_recv());
+      }
+      co_return picked;
+    };
+    return cosync::sync_wait(rt, run());
+  };
+  CHECK(choices() != choices());  // equal with probability 2^-48
+}

@@ -188,7 +188,7 @@ void teardown_with_workers_parked(int workers) {
 
 }  // namespace
 
-TEST_CASE("past the deadline, frames are destroyed newest root first; channels let parked parties go",
+TEST_CASE("past the deadline, frames are destroyed newest root first and channels let parked parties go",
           "[shutdown][unit]") {
   teardown_with_workers_parked<cosync::channel<int>>(4);
   teardown_with_workers_parked<cosync::spsc_channel<int>>(1);

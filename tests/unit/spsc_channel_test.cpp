@@ -5,7 +5,9 @@
 #include <cosync/when_all.hpp>
 
 #include <chrono>
+#include <coroutine>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -140,4 +142,33 @@ TEST_CASE("values left in a destroyed channel are destroyed exactly once", "[sps
     CHECK(one->value() == 0);
   }
   CHECK(cosync::test::counted::live() == 0);
+}
+
+TEST_CASE("spsc_channel refuses to be awaited off an executor", "[spsc_channel][unit]") {
+  cosync::spsc_channel<int> ch{1};
+  CHECK(ch.try_send(1) == try_status::ok);
+  auto send = ch.send(2);  // full: it would have to park
+  CHECK_FALSE(send.await_ready());
+  CHECK_THROWS_AS(send.await_suspend(std::noop_coroutine()), cosync::usage_error);
+  CHECK(ch.try_recv() == std::optional<int>{1});
+  auto recv = ch.recv();  // empty: it would have to park
+  CHECK_FALSE(recv.await_ready());
+  CHECK_THROWS_AS(recv.await_suspend(std::noop_coroutine()), cosync::usage_error);
+}
+
+COSYNC_TEST_CASE("spsc_channel: once a receive saw closed and drained, every later one does",
+                 "[spsc_channel][unit]") {
+  cosync::spsc_channel<int> ch{2};
+  ch.close();
+  CHECK_FALSE((co_await ch.recv()).has_value());
+  CHECK(ch.try_recv() == std::nullopt);
+  CHECK(ch.try_send(1) == try_status::closed);
+  CHECK_FALSE((co_await ch.recv()).has_value());
+}
+
+COSYNC_TEST_CASE("spsc_channel: a stored send owns its value", "[spsc_channel][unit]") {
+  cosync::spsc_channel<std::string> ch{2};
+  auto op = ch.send(std::string(64, 'z'));  // the temporary is gone after this line
+  co_await op;
+  CHECK(ch.try_recv() == std::optional<std::string>{std::string(64, 'z')});
 }

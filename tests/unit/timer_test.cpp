@@ -1,10 +1,13 @@
+#include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/select.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <set>
 #include <vector>
@@ -94,4 +97,63 @@ TEST_CASE("the timer heap keeps deadline order under random inserts and cancels"
     heap.remove(top);
     model.erase(model.begin());
   }
+}
+
+TEST_CASE("durations of any representation convert without wrapping", "[timer][unit]") {
+  using cosync::detail::clamp_duration;
+  using ticks = steady_clock::duration;
+  CHECK(clamp_duration(std::chrono::duration<int, std::micro>{2000}) == 2ms);
+  // (0.0025 s as a double is a hair above 2.5 ms: rounding up gives one more nanosecond.)
+  CHECK(clamp_duration(std::chrono::duration<double>{0.0025}) - 2500us <= ticks{1});
+  CHECK(clamp_duration(std::chrono::duration<long long, std::pico>{1500}) == ticks{2});  // rounded up
+  CHECK(clamp_duration(std::chrono::duration<short, std::milli>{-5}) == ticks::zero());
+  CHECK(clamp_duration(std::chrono::duration<double>{std::nan("")}) == ticks::zero());
+  CHECK(clamp_duration(std::chrono::duration<int, std::milli>::max()) ==
+        std::chrono::milliseconds{2147483647});
+  CHECK(clamp_duration(std::chrono::hours::max()) == ticks::max());
+  CHECK(clamp_duration(std::chrono::duration<double>{1e300}) == ticks::max());
+  CHECK(clamp_duration(std::chrono::duration<long long, std::pico>::max()) ==
+        std::chrono::ceil<ticks>(std::chrono::duration<long double, std::pico>{9223372036854775807.0L}));
+  // A deadline never lies in the past for a positive duration, whatever its type.
+  const auto now = steady_clock::now();
+  CHECK(cosync::detail::deadline_after(std::chrono::duration<int, std::micro>{2000}) > now);
+  CHECK(cosync::detail::deadline_after(std::chrono::duration<int, std::milli>::max()) > now + 24h);
+  CHECK(cosync::detail::deadline_after(std::chrono::hours::max()) == steady_clock::time_point::max());
+}
+
+namespace {
+
+task<void> never_ends() {
+  cosync::channel<int> silent{0};
+  (void)co_await silent.recv();  // until cancelled
+}
+
+}  // namespace
+
+COSYNC_TEST_CASE("every timer entry point fires for int, long long, double and sub-nanosecond durations",
+                 "[timer][unit]") {
+  // Each of these once never fired: the saturation check wrapped in the caller's representation.
+  co_await cosync::sleep_for(std::chrono::duration<int, std::milli>{2});
+  co_await cosync::sleep_for(std::chrono::duration<long long, std::micro>{1500});
+  co_await cosync::sleep_for(std::chrono::duration<double, std::milli>{1.5});
+  co_await cosync::sleep_for(std::chrono::duration<long long, std::pico>{2'000'000'000});
+
+  cosync::channel<int> idle{1};
+  auto r1 = co_await cosync::select(idle.recv(), cosync::after(std::chrono::duration<int, std::micro>{2000}));
+  CHECK(r1.index() == 1);
+  auto r2 = co_await cosync::select(idle.recv(), cosync::after(std::chrono::duration<double>{0.002}));
+  CHECK(r2.index() == 1);
+  auto r3 = co_await cosync::select(
+      idle.recv(), cosync::after(std::chrono::duration<long long, std::pico>{2'000'000'000}));
+  CHECK(r3.index() == 1);
+
+  bool timed_out = false;
+  try {
+    co_await cosync::with_timeout(std::chrono::duration<int, std::milli>{3}, never_ends());
+  } catch (const cosync::timed_out&) {
+    timed_out = true;
+  }
+  CHECK(timed_out);
+  CHECK_FALSE(co_await cosync::move_on_after(std::chrono::duration<short, std::milli>{3}, never_ends()));
+  CHECK_FALSE(co_await cosync::move_on_after(std::chrono::duration<float>{0.003f}, never_ends()));
 }
