@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -89,13 +90,14 @@ cosync::task<void> work(std::size_t executor, cosync::channel<batch>& jobs, cosy
 }
 
 cosync::task<void> aggregate(cosync::channel<batch>& results, std::atomic<std::uint64_t>& progress,
-                             checksum& c) {
+                             checksum& c, cosync::channel<int>& finished) {
   while (auto b = co_await results.recv()) {
     for (std::uint64_t v : *b) {
       c.add(v);
     }
     progress.fetch_add(b->size(), std::memory_order_relaxed);
   }
+  finished.close();
 }
 
 // Live progress on a terminal only, until the aggregate is done.
@@ -117,7 +119,8 @@ cosync::task<void> report(const std::atomic<std::uint64_t>& progress, std::uint6
 
 // Ctrl-C and SIGTERM, turned into a group cancellation. Blocked in every thread (the runtime's
 // included) and taken by one thread with sigwait(), which may then call task_group::cancel() —
-// a signal handler could not (it takes locks).
+// a signal handler could not (it takes locks) — under a lock that the group's registration also
+// takes before the group may end, so a late signal never reaches a destroyed group.
 class interrupt_watch {
  public:
   interrupt_watch() {
@@ -129,9 +132,10 @@ class interrupt_watch {
     thread_ = std::thread{[this] {
       int signal = 0;
       while (sigwait(&signals_, &signal) == 0 && signal != SIGUSR1) {
+        const std::lock_guard lock{mutex_};  // the group cannot go away while we cancel it
         interrupted_ = true;
-        if (cosync::task_group* g = group_.load()) {
-          g->cancel();
+        if (group_ != nullptr) {
+          group_->cancel();
         }
       }
     }};
@@ -143,21 +147,50 @@ class interrupt_watch {
     thread_.join();
   }
 
-  /// The group a signal cancels (nullptr: none yet, or no longer).
-  void watch(cosync::task_group* g) {
-    group_ = g;
-    if (g != nullptr && interrupted_) {
-      g->cancel();  // the signal came before the group existed
+  /// While it lives, a signal cancels `g`. Keep it in a child of `g` (cancel_on_interrupt), so
+  /// that `g` outlives it: the group cannot end before its children have.
+  class registration {
+   public:
+    registration(interrupt_watch& watch, cosync::task_group& g) : watch_{watch} {
+      const std::lock_guard lock{watch_.mutex_};
+      watch_.group_ = &g;
+      if (watch_.interrupted_) {
+        g.cancel();  // the signal came before the group existed
+      }
     }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() {
+      const std::lock_guard lock{watch_.mutex_};  // waits for a cancel() in progress
+      watch_.group_ = nullptr;
+    }
+
+   private:
+    interrupt_watch& watch_;
+  };
+
+  [[nodiscard]] bool interrupted() {
+    const std::lock_guard lock{mutex_};
+    return interrupted_;
   }
-  [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
 
  private:
   sigset_t signals_{};
-  std::atomic<cosync::task_group*> group_{nullptr};
-  std::atomic<bool> interrupted_{false};
+  std::mutex mutex_;
+  // ---- guarded by mutex_ ----
+  cosync::task_group* group_ = nullptr;
+  bool interrupted_ = false;
+
   std::thread thread_;
 };
+
+// A child of the group that lets signals cancel it until the aggregate is done (it closes
+// `finished`), or the group is cancelled.
+cosync::task<void> cancel_on_interrupt(interrupt_watch& interrupts, cosync::task_group& g,
+                                       cosync::channel<int>& finished) {
+  const interrupt_watch::registration watching{interrupts, g};
+  (void)co_await finished.recv();
+}
 
 struct outcome {
   checksum total;
@@ -168,20 +201,20 @@ cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, c
                                    interrupt_watch& interrupts) {
   cosync::channel<batch> jobs{2 * executors};
   cosync::channel<batch> results{2 * executors};
+  cosync::channel<int> finished{0};  // closed by the aggregate: the pipeline is done
   std::atomic<std::size_t> workers_left{executors};
   std::atomic<std::uint64_t> progress{0};
   checksum total;
   co_await cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<void> {
-    interrupts.watch(&g);
+    g.spawn(cancel_on_interrupt(interrupts, g, finished));
     g.spawn(generate(jobs, items));
     for (std::size_t e = 0; e < executors; ++e) {
       g.spawn(work(e, jobs, results, workers_left));
     }
-    g.spawn(aggregate(results, progress, total));
+    g.spawn(aggregate(results, progress, total, finished));
     g.spawn(report(progress, items, start));
     co_return;
   });
-  interrupts.watch(nullptr);
   co_return outcome{total, progress.load()};
 }
 

@@ -5,8 +5,12 @@
 #include <cosync/runtime.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
+#include <cosync/task_group.hpp>
+#include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -86,4 +90,55 @@ TEST_CASE("move-only payloads stream between executors without a leak", "[spsc_c
   CHECK(r.received == count);
   CHECK(r.in_order);
   CHECK(r.checksum == expected_checksum(count));
+}
+
+namespace {
+
+// Capacity 1. A send is push-then-notify; a receive that took the value on its lock-free path
+// and then parks for the next one must not be woken by that send's late notify: it would find
+// nothing (and once spun, deaf to cancellation). The group's cancellation must reach it.
+task<int> late_notify_round(bool receive_side) {
+  cosync::spsc_channel<int> ch{1};
+  int outcome = 0;
+  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
+    g.spawn_on(0, [](cosync::spsc_channel<int>& c, bool mirror) -> task<void> {
+      co_await c.send(1);
+      if (mirror) {
+        co_await c.send(2);
+        co_await c.send(3);  // parks: the receiver takes only one more
+      }
+    }(ch, !receive_side));
+    g.spawn_on(1, [](cosync::spsc_channel<int>& c, bool two_receives, int& result) -> task<void> {
+      try {
+        (void)co_await c.recv();
+        if (two_receives) {
+          (void)co_await c.recv();  // parks: nothing more is sent
+        }
+        result = 1;
+      } catch (const cosync::cancelled&) {
+        result = 2;
+      }
+    }(ch, receive_side, outcome));
+    co_await cosync::sleep_for(std::chrono::microseconds{200});
+    g.cancel();
+  });
+  co_return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("a woken spsc operation always finds its value or room, and stays cancellable",
+          "[spsc_channel][stress]") {
+  cosync::runtime rt{cosync::runtime_config{.executors = 2}};
+  auto rounds = [](int n) -> task<std::array<int, 3>> {
+    std::array<int, 3> seen{};
+    for (int i = 0; i < n; ++i) {
+      ++seen[static_cast<std::size_t>(co_await late_notify_round(i % 2 == 0))];
+    }
+    co_return seen;
+  };
+  const auto seen = cosync::sync_wait(rt, rounds(2000));
+  INFO("outcomes: none " << seen[0] << ", completed " << seen[1] << ", cancelled " << seen[2]);
+  CHECK(seen[0] == 0);  // every round ended: nothing spun past the cancellation
+  CHECK(seen[1] + seen[2] == 2000);
 }
