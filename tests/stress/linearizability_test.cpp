@@ -567,10 +567,10 @@ std::size_t rounds() {
     return std::stoul(env);
   }
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-  return 600;
+  return 2000;
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-  return 600;
+  return 2000;
 #else
   return 4000;
 #endif
