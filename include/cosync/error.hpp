@@ -42,7 +42,8 @@ class usage_error : public error {
 };
 
 /// A send on a channel that is closed, or that was closed while the send waited. The value sent
-/// is not lost: a failed send never moves it out of the caller's object.
+/// is not lost: a send awaited where it was made gives it back to the caller's object, a stored
+/// send keeps it (unsent()).
 class channel_closed : public error {
  public:
   channel_closed() : error{"cosync: send on a closed channel"} {}

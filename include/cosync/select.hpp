@@ -484,7 +484,8 @@ using select_result = std::variant<detail::select_value_t<Cases>...>;
 ///   disarmed. A send case that loses keeps its value.
 /// - Resumes on the selecting coroutine's own executor, whichever executor completed the case.
 /// - A recv case on a closed, drained channel wins with std::nullopt; a send case on a closed
-///   channel wins and the select throws cosync::channel_closed (the value stays with the caller).
+///   channel wins and the select throws cosync::channel_closed (the value goes back to the caller,
+///   as for a losing send case).
 /// - Cancellation: in a cancelled scope (cancellation.hpp), a select that would have to wait
 ///   throws cosync::cancelled; one waiting when its scope is cancelled withdraws every case and
 ///   throws it — unless a case had already won, whose result it returns (nothing is lost).
