@@ -236,11 +236,15 @@ TEST_CASE("shutdown on the runtime's own executor throws, and destroying it ther
   CHECK(cosync::sync_wait(*rt, try_shutdown(*rt)));
   static std::atomic<int> none{0};
   rt->spawn(acceptor(*rt, none, 0), 1);  // something for the hand-off to stop
+  static std::atomic<bool> spawn_returned{false};
   auto self_destruct = [](runtime* r) -> task<void> {
+    while (!spawn_returned.load()) {  // the test thread must be done calling into the runtime
+      co_await cosync::yield();
+    }
     delete r;  // a coroutine that owns its runtime
-    co_return;
   };
   rt->spawn(self_destruct(rt), 0);
+  spawn_returned.store(true);
   wait_for([] { return counted::live() == 0; });  // the background shutdown cancelled the acceptor
 }
 
