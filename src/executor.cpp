@@ -223,6 +223,35 @@ void executor::notify() noexcept {
   }
 }
 
+void executor::link(parked_hook& hook) noexcept {
+  hook.prev = nullptr;
+  hook.next = parked_hooks_;
+  if (parked_hooks_ != nullptr) {
+    parked_hooks_->prev = &hook;
+  }
+  parked_hooks_ = &hook;
+  hook.linked = true;
+}
+
+void executor::unlink(parked_hook& hook) noexcept {
+  (hook.prev != nullptr ? hook.prev->next : parked_hooks_) = hook.next;
+  if (hook.next != nullptr) {
+    hook.next->prev = hook.prev;
+  }
+  hook.linked = false;
+}
+
+void executor::cancel_parked(const cancel_scope& scope) {
+  for (parked_hook* hook = parked_hooks_; hook != nullptr;) {
+    parked_hook* const next = hook->next;  // the hook only posts its coroutine: `next` stays valid
+    if (hook->scope == &scope) {
+      unlink(*hook);
+      hook->fn(hook->context);
+    }
+    hook = next;
+  }
+}
+
 void executor::arm(timer_node& node) {
   node.owner = this;
   timers_.push(node);
@@ -281,6 +310,14 @@ void cancel_timer(timer_node& node) noexcept {
 
 void simulate_backend_wait_failure(bool fail) noexcept {
   simulated_wait_failure.store(fail, std::memory_order_relaxed);
+}
+
+void link_parked_hook(executor& home, parked_hook& hook) noexcept {
+  home.link(hook);
+}
+
+void unlink_parked_hook(executor& home, parked_hook& hook) noexcept {
+  home.unlink(hook);
 }
 
 bool tearing_down() noexcept {

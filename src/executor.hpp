@@ -4,6 +4,7 @@
 // of its mesh rings. Everything under "owner thread" is touched only by the executor's thread
 // (and by the runtime's destructor after that thread has been joined).
 
+#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/mpsc_inbox.hpp>
 #include <cosync/detail/scheduler.hpp>
@@ -57,6 +58,13 @@ class executor {
   /// Owner thread: queues `h` to run next (used to unwind a deep stack).
   void defer(std::coroutine_handle<> h);
 
+  /// Owner thread: runs the hook of every coroutine parked here directly under `scope` (a root's,
+  /// which shutdown has just cancelled): each withdraws its operation and posts its coroutine.
+  void cancel_parked(const cancel_scope& scope);
+  /// The list cancel_parked() walks (cancellation.hpp's link_parked_hook, unlink_parked_hook).
+  void link(parked_hook& hook) noexcept;
+  void unlink(parked_hook& hook) noexcept;
+
   void arm(timer_node& node);
   /// Owner thread: how many timers are armed (tests check that none leaks).
   [[nodiscard]] std::size_t armed_timers() const noexcept { return timers_.size(); }
@@ -97,6 +105,7 @@ class executor {
   std::vector<std::size_t> outbound_dirty_;  // executors with something in outbound_
   timer_heap timers_;
   std::vector<void*> drain_buffer_;
+  parked_hook* parked_hooks_ = nullptr;  // coroutines parked here under a root's scope
 };
 
 /// Lets the current thread act as `e` (set for the executor's thread, null elsewhere).

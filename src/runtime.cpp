@@ -132,6 +132,12 @@ completion_task run_root(task<void> t) {
   }
 }
 
+// Runs on one executor: the hooks of what is parked there directly under `scope`.
+completion_task sweep_parked_hooks(const cancel_scope& scope) {
+  current_executor()->cancel_parked(scope);
+  co_return;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- runtime_state
@@ -294,10 +300,13 @@ void runtime_state::cancel_roots(std::chrono::steady_clock::time_point deadline)
     const std::uint64_t seq = newest.seq;
     if (!newest.cancelled) {
       newest.cancelled = true;
-      // Runs the hooks of whatever the root is parked in, on this thread: each withdraws its
-      // operation and posts the coroutine, which then throws cancelled on its executor. (Hooks
-      // never take this lock, and a root ending meanwhile waits for it to erase its record.)
+      // Runs the std::stop_callback hooks under the root (task groups', timeouts') on this thread,
+      // and has each executor run the hooks of what is parked on it directly under the root's
+      // scope: each withdraws its operation and posts the coroutine, which then throws cancelled
+      // on its executor. (Hooks never take this lock, and a root ending meanwhile waits for it to
+      // erase its record.)
       newest.scope.request_stop();
+      sweep_parked(newest.scope);
     }
     const bool ended = changed_.wait_until(
         lock, deadline, [&] { return roots_.empty() || roots_.rbegin()->first != seq || failure_; });
@@ -307,13 +316,37 @@ void runtime_state::cancel_roots(std::chrono::steady_clock::time_point deadline)
   }
 }
 
+void runtime_state::sweep_parked(const cancel_scope& scope) {
+  for (auto& e : executors_) {
+    completion_task sweeper = sweep_parked_hooks(scope);
+    sweeper.on_done(
+        [](void* state, std::coroutine_handle<> self) noexcept -> std::coroutine_handle<> {
+          static_cast<runtime_state*>(state)->sweep_done(self);
+          return std::noop_coroutine();
+        },
+        this);
+    sweepers_.push_back(sweeper.handle());
+    post(*e, sweeper.release());
+  }
+}
+
+void runtime_state::sweep_done(std::coroutine_handle<> sweeper) noexcept {
+  {
+    const std::lock_guard lock{mutex_};
+    std::erase(sweepers_, sweeper);
+  }
+  sweeper.destroy();
+}
+
 void runtime_state::destroy_roots() noexcept {
   // Every executor thread has been joined: nothing runs concurrently with this but sync_wait
   // callers, which only look at records under the lock.
   std::vector<decltype(roots_)::node_type> left;
+  std::vector<std::coroutine_handle<>> sweepers;
   {
     const std::lock_guard lock{mutex_};
     stopped_ = true;
+    sweepers.swap(sweepers_);  // posted at the deadline, never run
     while (!roots_.empty()) {
       left.push_back(roots_.extract(std::prev(roots_.end())));  // newest first
     }
@@ -328,6 +361,9 @@ void runtime_state::destroy_roots() noexcept {
           usage_error("cosync: the runtime was shut down before this sync_wait completed"));
       root.waiter->changed.notify_all();
     }
+  }
+  for (const std::coroutine_handle<> sweeper : sweepers) {
+    sweeper.destroy();
   }
   set_tearing_down(false);
 }

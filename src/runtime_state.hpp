@@ -28,7 +28,7 @@ struct root_record {
   explicit root_record(std::uint64_t order) noexcept : seq{order} {}
 
   const std::uint64_t seq;  // registration order: a root started by another comes after it
-  cancel_scope scope;
+  cancel_scope scope{cancel_scope::root_t{}};
   std::coroutine_handle<> frame;
   sync_waiter* waiter = nullptr;
   bool cancelled = false;  // shutdown has requested stop on `scope`
@@ -70,6 +70,10 @@ class runtime_state {
   void start_threads(const runtime_config& config);
   void stop_threads() noexcept;
   void cancel_roots(std::chrono::steady_clock::time_point deadline);
+  // Has every executor run the hooks of what is parked on it under `scope` (cancel_parked). Under
+  // mutex_.
+  void sweep_parked(const cancel_scope& scope);
+  void sweep_done(std::coroutine_handle<> sweeper) noexcept;
   void destroy_roots() noexcept;
 
   backend_kind backend_;
@@ -88,6 +92,7 @@ class runtime_state {
   std::size_t running_loops_ = 0;
   std::exception_ptr failure_;
   bool failure_reported_ = false;
+  std::vector<std::coroutine_handle<>> sweepers_;  // posted by sweep_parked, not yet finished
 };
 
 }  // namespace cosync::detail

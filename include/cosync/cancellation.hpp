@@ -11,9 +11,11 @@
 ///     std::stop_token token = co_await cosync::current_stop_token();
 ///     while (!token.stop_requested()) crunch();   // a CPU loop checks for itself
 
+#include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 
 #include <coroutine>
+#include <new>
 #include <optional>
 #include <stop_token>
 #include <utility>
@@ -22,10 +24,16 @@ namespace cosync {
 namespace detail {
 
 /// A node of the cancellation tree: a stop_source, cancelled with its parent's (if any). Owned by
-/// a task group or a timeout, which outlive every task that points at it.
+/// a task group or a timeout, which outlive every task that points at it — or, for a *root*
+/// scope, by the runtime's record of a root (a spawned task, a sync_wait), cancelled only by
+/// shutdown.
 class cancel_scope {
  public:
+  struct root_t {};
   cancel_scope() = default;
+  /// A root's scope: coroutines parked directly under it keep their hooks in their executor's
+  /// list instead of a std::stop_callback (see cancel_slot).
+  explicit cancel_scope(root_t /*tag*/) noexcept : root_{true} {}
   explicit cancel_scope(const cancel_scope* parent) {
     if (parent != nullptr) {
       link_.emplace(parent->source_.get_token(), forward{&source_});
@@ -38,6 +46,7 @@ class cancel_scope {
   void request_stop() noexcept { source_.request_stop(); }
   [[nodiscard]] bool stop_requested() const noexcept { return source_.stop_requested(); }
   [[nodiscard]] std::stop_token token() const noexcept { return source_.get_token(); }
+  [[nodiscard]] bool is_root() const noexcept { return root_; }
 
  private:
   struct forward {
@@ -47,7 +56,24 @@ class cancel_scope {
 
   std::stop_source source_;
   std::optional<std::stop_callback<forward>> link_;  // parent cancelled → this one too
+  bool root_ = false;
 };
+
+/// A hook armed under a root scope: linked into its executor's list (owner thread only, no
+/// atomics), where shutdown's per-executor sweep finds it (src/executor.cpp, cancel_parked).
+struct parked_hook {
+  parked_hook* prev = nullptr;
+  parked_hook* next = nullptr;
+  void (*fn)(void*) = nullptr;
+  void* context = nullptr;
+  const cancel_scope* scope = nullptr;
+  executor* home = nullptr;
+  bool linked = false;
+};
+
+/// On the executor's own thread (or at teardown): add `hook` to / remove it from `home`'s list.
+void link_parked_hook(executor& home, parked_hook& hook) noexcept;
+void unlink_parked_hook(executor& home, parked_hook& hook) noexcept;
 
 /// The cancel scope of the coroutine behind `h` (its promise's), or nullptr if it has none or is
 /// not a cosync coroutine.
@@ -63,15 +89,47 @@ template <class Promise>
 /// Where a parked coroutine's cancellation hook lives: one per coroutine, in its promise (a
 /// coroutine waits on one thing at a time), so that awaiters — made and destroyed on every
 /// operation, most of which never wait — carry no std::stop_callback of their own.
+///
+/// Under a task group's or a timeout's scope the hook is a std::stop_callback (cancelled from any
+/// thread). Under a root's scope — every coroutine not inside a group or timeout, cancelled only
+/// by shutdown — it is a parked_hook in the executor's own list: two plain pointer writes to arm
+/// and to disarm, where a std::stop_callback costs its atomics and lock on every park.
 class cancel_slot {
  public:
+  cancel_slot() noexcept {}  // the union starts with no member alive
+  cancel_slot(const cancel_slot&) = delete;
+  cancel_slot& operator=(const cancel_slot&) = delete;
+  ~cancel_slot() { disarm(); }
+
   /// Registers `fn(context)` to run when `scope` is cancelled (at once, on this thread, if it
-  /// already is). Call after the operation is parked and outside any lock.
+  /// already is). Call after the operation is parked, outside any lock, on its home executor.
   void arm(cancel_scope& scope, void (*fn)(void*), void* context) {
-    callback_.emplace(scope.token(), call{fn, context});
+    if (scope.is_root()) {
+      if (executor* home = current_executor()) {
+        if (scope.stop_requested()) {
+          fn(context);
+          return;
+        }
+        new (&hook_) parked_hook{nullptr, nullptr, fn, context, &scope, home, false};
+        state_ = state::hook;
+        link_parked_hook(*home, hook_);
+        return;
+      }
+    }
+    new (&callback_) std::stop_callback<call>(scope.token(), call{fn, context});
+    state_ = state::callback;
   }
-  /// Deregisters; waits if the hook is running on another thread at this moment.
-  void disarm() noexcept { callback_.reset(); }
+
+  /// Deregisters (safe to call again). A std::stop_callback running on another thread at this
+  /// moment is waited for; a root hook is only ever run on this thread.
+  void disarm() noexcept {
+    if (state_ == state::callback) {
+      callback_.~stop_callback();
+    } else if (state_ == state::hook && hook_.linked) {
+      unlink_parked_hook(*hook_.home, hook_);
+    }
+    state_ = state::none;
+  }
 
  private:
   struct call {
@@ -79,7 +137,13 @@ class cancel_slot {
     void* context;
     void operator()() const { fn(context); }
   };
-  std::optional<std::stop_callback<call>> callback_;
+  enum class state : unsigned char { none, callback, hook };
+
+  union {
+    std::stop_callback<call> callback_;
+    parked_hook hook_;
+  };
+  state state_ = state::none;
 };
 
 /// The cancel slot of the coroutine behind `h`, or nullptr if it has none (not a cosync
