@@ -47,6 +47,7 @@ void executor::connect(std::size_t executors, std::size_t ring_capacity) {
 
 void executor::run() {
   set_current_executor(this);
+  this_thread_parked_hooks = &parked_hooks_;
   // Nested resumptions may use up to this much of the thread's stack (see stack_floor).
   constexpr std::uintptr_t nesting_budget = 256 * 1024;
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
@@ -66,6 +67,7 @@ void executor::run() {
     runtime_.executor_failed(std::current_exception());
   }
   set_current_executor(nullptr);
+  this_thread_parked_hooks = nullptr;
   stack_floor = 0;
   runtime_.loop_exited();
 }
@@ -223,29 +225,11 @@ void executor::notify() noexcept {
   }
 }
 
-void executor::link(parked_hook& hook) noexcept {
-  hook.prev = nullptr;
-  hook.next = parked_hooks_;
-  if (parked_hooks_ != nullptr) {
-    parked_hooks_->prev = &hook;
-  }
-  parked_hooks_ = &hook;
-  hook.linked = true;
-}
-
-void executor::unlink(parked_hook& hook) noexcept {
-  (hook.prev != nullptr ? hook.prev->next : parked_hooks_) = hook.next;
-  if (hook.next != nullptr) {
-    hook.next->prev = hook.prev;
-  }
-  hook.linked = false;
-}
-
 void executor::cancel_parked(const cancel_scope& scope) {
   for (parked_hook* hook = parked_hooks_; hook != nullptr;) {
     parked_hook* const next = hook->next;  // the hook only posts its coroutine: `next` stays valid
     if (hook->scope == &scope) {
-      unlink(*hook);
+      hook->unlink();
       hook->fn(hook->context);
     }
     hook = next;
@@ -310,14 +294,6 @@ void cancel_timer(timer_node& node) noexcept {
 
 void simulate_backend_wait_failure(bool fail) noexcept {
   simulated_wait_failure.store(fail, std::memory_order_relaxed);
-}
-
-void link_parked_hook(executor& home, parked_hook& hook) noexcept {
-  home.link(hook);
-}
-
-void unlink_parked_hook(executor& home, parked_hook& hook) noexcept {
-  home.unlink(hook);
 }
 
 bool tearing_down() noexcept {

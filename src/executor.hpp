@@ -61,9 +61,6 @@ class executor {
   /// Owner thread: runs the hook of every coroutine parked here directly under `scope` (a root's,
   /// which shutdown has just cancelled): each withdraws its operation and posts its coroutine.
   void cancel_parked(const cancel_scope& scope);
-  /// The list cancel_parked() walks (cancellation.hpp's link_parked_hook, unlink_parked_hook).
-  void link(parked_hook& hook) noexcept;
-  void unlink(parked_hook& hook) noexcept;
 
   void arm(timer_node& node);
   /// Owner thread: how many timers are armed (tests check that none leaks).

@@ -23,6 +23,11 @@
 namespace cosync {
 namespace detail {
 
+struct parked_hook;
+
+/// The executor thread's list of hooks parked under root scopes (null on other threads).
+inline thread_local parked_hook** this_thread_parked_hooks = nullptr;
+
 /// A node of the cancellation tree: a stop_source, cancelled with its parent's (if any). Owned by
 /// a task group or a timeout, which outlive every task that points at it — or, for a *root*
 /// scope, by the runtime's record of a root (a spawned task, a sync_wait), cancelled only by
@@ -62,18 +67,30 @@ class cancel_scope {
 /// A hook armed under a root scope: linked into its executor's list (owner thread only, no
 /// atomics), where shutdown's per-executor sweep finds it (src/executor.cpp, cancel_parked).
 struct parked_hook {
-  parked_hook* prev = nullptr;
-  parked_hook* next = nullptr;
-  void (*fn)(void*) = nullptr;
-  void* context = nullptr;
-  const cancel_scope* scope = nullptr;
-  executor* home = nullptr;
-  bool linked = false;
-};
+  parked_hook* prev;
+  parked_hook* next;
+  parked_hook** head;  // the list it is in (its executor's), null once unlinked
+  void (*fn)(void*);
+  void* context;
+  const cancel_scope* scope;
 
-/// On the executor's own thread (or at teardown): add `hook` to / remove it from `home`'s list.
-void link_parked_hook(executor& home, parked_hook& hook) noexcept;
-void unlink_parked_hook(executor& home, parked_hook& hook) noexcept;
+  void link(parked_hook*& list) noexcept {
+    prev = nullptr;
+    next = list;
+    if (list != nullptr) {
+      list->prev = this;
+    }
+    list = this;
+    head = &list;
+  }
+  void unlink() noexcept {
+    (prev != nullptr ? prev->next : *head) = next;
+    if (next != nullptr) {
+      next->prev = prev;
+    }
+    head = nullptr;
+  }
+};
 
 /// The cancel scope of the coroutine behind `h` (its promise's), or nullptr if it has none or is
 /// not a cosync coroutine.
@@ -105,14 +122,10 @@ class cancel_slot {
   /// already is). Call after the operation is parked, outside any lock, on its home executor.
   void arm(cancel_scope& scope, void (*fn)(void*), void* context) {
     if (scope.is_root()) {
-      if (executor* home = current_executor()) {
-        if (scope.stop_requested()) {
-          fn(context);
-          return;
-        }
-        new (&hook_) parked_hook{nullptr, nullptr, fn, context, &scope, home, false};
+      if (parked_hook** list = this_thread_parked_hooks) {  // on an executor: its list
+        new (&hook_) parked_hook{nullptr, nullptr, nullptr, fn, context, &scope};
+        hook_.link(*list);
         state_ = state::hook;
-        link_parked_hook(*home, hook_);
         return;
       }
     }
@@ -125,8 +138,8 @@ class cancel_slot {
   void disarm() noexcept {
     if (state_ == state::callback) {
       callback_.~stop_callback();
-    } else if (state_ == state::hook && hook_.linked) {
-      unlink_parked_hook(*hook_.home, hook_);
+    } else if (state_ == state::hook && hook_.head != nullptr) {
+      hook_.unlink();
     }
     state_ = state::none;
   }
