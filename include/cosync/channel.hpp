@@ -102,18 +102,17 @@ class channel {
   ///   awaiter goes away; a stored awaiter keeps it, for unsent().
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter : private detail::parked_party {
+  class [[nodiscard]] send_awaiter : private detail::parked_party,
+                                     public detail::owned_value<send_awaiter, T> {
+    using owned = detail::owned_value<send_awaiter, T>;
+
    public:
     send_awaiter(channel& ch, T&& value, T* source) noexcept
-        : channel_{&ch}, value_{std::move(value)}, source_{source} {}
-    send_awaiter(channel& ch, const T& value) : channel_{&ch}, value_{value} {}
+        : owned{std::move(value), source}, channel_{&ch} {}
+    send_awaiter(channel& ch, const T& value) : owned{value}, channel_{&ch} {}
     /// Movable until first awaited (so that select() can hold it), never while parked.
     send_awaiter(send_awaiter&& other) noexcept
-        : channel_{other.channel_},
-          value_{std::move(other.value_)},
-          source_{std::exchange(other.source_, nullptr)},
-          give_back_{other.give_back_},
-          outcome_{other.outcome_} {
+        : owned{std::move(other)}, channel_{other.channel_}, outcome_{other.outcome_} {
       COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked send moved");
     }
     send_awaiter& operator=(send_awaiter&&) = delete;
@@ -124,25 +123,12 @@ class channel {
         cancel_hook_.disarm();
         (void)cancel();
       }
-      if (give_back_ && outcome_ != outcome::sent) {
-        detail::give_back(value_, source_);
-      }
-    }
-
-    /// `co_await ch.send(...)`: awaited in the expression that made it, so the object its value
-    /// came from is still alive when the send ends, and a value not sent can go back to it.
-    detail::awaiter_ref<send_awaiter> operator co_await() && noexcept {
-      give_back_ = true;
-      return detail::awaiter_ref<send_awaiter>{*this};
-    }
-    /// A stored send: it keeps a value it did not send (see unsent()).
-    detail::awaiter_ref<send_awaiter> operator co_await() & noexcept {
-      return detail::awaiter_ref<send_awaiter>{*this};
+      this->give_back_unless_sent(outcome_ == outcome::sent);
     }
 
     /// The fast path: sends at once if the lock-free buffer has room and nobody is parked.
     bool await_ready() noexcept {
-      if (channel_->buffer_.try_push(value_) == detail::channel_buffer<T>::fast::ok) {
+      if (channel_->buffer_.try_push(this->value_) == detail::channel_buffer<T>::fast::ok) {
         outcome_ = outcome::sent;
         return true;
       }
@@ -183,7 +169,7 @@ class channel {
 
     /// The value, if it was not sent (a stored send that failed or lost its select); moving it
     /// out is how a caller takes it back.
-    [[nodiscard]] T* unsent() noexcept { return outcome_ == outcome::sent ? nullptr : &value_; }
+    [[nodiscard]] T* unsent() noexcept { return outcome_ == outcome::sent ? nullptr : &this->value_; }
 
     // The select-case protocol (cosync/select.hpp): a send case moves its value only if it wins.
     bool select_ready() noexcept { return await_ready(); }
@@ -191,7 +177,7 @@ class channel {
     void select_lock() { channel_->lock_and_freeze(); }
     void select_unlock() noexcept { channel_->thaw_and_unlock(); }
     bool select_complete_locked(detail::wake_list& wake) {
-      switch (channel_->give_locked(value_, wake)) {
+      switch (channel_->give_locked(this->value_, wake)) {
         case try_status::ok:
           outcome_ = outcome::sent;
           return true;
@@ -212,7 +198,7 @@ class channel {
       parked_ = false;
     }
     /// The select is awaited where it was made: a losing send gives its value back.
-    void select_give_back() noexcept { give_back_ = true; }
+    void select_give_back() noexcept { this->allow_give_back(); }
 
    private:
     friend channel;
@@ -231,9 +217,6 @@ class channel {
     };
 
     channel* channel_;
-    T value_;
-    T* source_ = nullptr;     // what value_ was moved from (null for a copy)
-    bool give_back_ = false;  // awaited where it was made: source_ is alive at destruction
     outcome outcome_ = outcome::pending;
     detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
     bool parked_ = false;  // it was queued at some point (it may have left the queue since)

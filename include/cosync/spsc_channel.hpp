@@ -78,11 +78,13 @@ class spsc_channel {
   /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter {
+  class [[nodiscard]] send_awaiter : public detail::owned_value<send_awaiter, T> {
+    using owned = detail::owned_value<send_awaiter, T>;
+
    public:
     send_awaiter(spsc_channel& channel, T&& value, T* source) noexcept
-        : channel_{channel}, value_{std::move(value)}, source_{source} {}
-    send_awaiter(spsc_channel& channel, const T& value) : channel_{channel}, value_{value} {}
+        : owned{std::move(value), source}, channel_{channel} {}
+    send_awaiter(spsc_channel& channel, const T& value) : owned{value}, channel_{channel} {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
     /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot; an
@@ -92,18 +94,7 @@ class spsc_channel {
       if (waiter_) {
         (void)channel_.sender_.unpark_self(waiter_);
       }
-      if (give_back_ && status_ != try_status::ok) {
-        detail::give_back(value_, source_);
-      }
-    }
-
-    /// `co_await ch.send(...)`: see channel<T>::send_awaiter.
-    detail::awaiter_ref<send_awaiter> operator co_await() && noexcept {
-      give_back_ = true;
-      return detail::awaiter_ref<send_awaiter>{*this};
-    }
-    detail::awaiter_ref<send_awaiter> operator co_await() & noexcept {
-      return detail::awaiter_ref<send_awaiter>{*this};
+      this->give_back_unless_sent(status_ == try_status::ok);
     }
 
     bool await_ready() { return attempt(); }
@@ -150,10 +141,10 @@ class spsc_channel {
     }
 
     /// The value, if it was not sent (a stored send that failed).
-    [[nodiscard]] T* unsent() noexcept { return status_ == try_status::ok ? nullptr : &value_; }
+    [[nodiscard]] T* unsent() noexcept { return status_ == try_status::ok ? nullptr : &this->value_; }
 
    private:
-    bool attempt() { return (status_ = channel_.try_send_impl(std::move(value_))) != try_status::full; }
+    bool attempt() { return (status_ = channel_.try_send_impl(std::move(this->value_))) != try_status::full; }
 
     // The scope's cancellation (any thread): takes the send back from its spot if no receive has
     // woken it yet, and resumes it to throw cosync::cancelled (the value not sent).
@@ -168,9 +159,6 @@ class spsc_channel {
     };
 
     spsc_channel& channel_;
-    T value_;
-    T* source_ = nullptr;  // what value_ was moved from (null for a copy)
-    bool give_back_ = false;
     try_status status_ = try_status::full;
     std::coroutine_handle<> waiter_;  // set once parked (cleared by the spot's orphan())
     detail::executor* home_ = nullptr;

@@ -21,6 +21,52 @@ void give_back(T& value, T* source) noexcept {
   }
 }
 
+template <class Awaiter>
+class awaiter_ref;
+
+/// The value a send awaiter owns (CRTP base of both channels' send awaiters): moved or copied in
+/// once, and handed back to the object it was moved from when the send did not happen — but only
+/// if the awaiter was awaited in the expression that made it (`operator co_await() &&`), where
+/// that object is known to be alive still.
+template <class Awaiter, class T>
+class owned_value {
+ public:
+  /// `co_await ch.send(...)`: awaited where it was made, so a value not sent can go back.
+  awaiter_ref<Awaiter> operator co_await() && noexcept {
+    give_back_ = true;
+    return awaiter_ref<Awaiter>{static_cast<Awaiter&>(*this)};
+  }
+  /// A stored send: it keeps a value it did not send (see unsent()).
+  awaiter_ref<Awaiter> operator co_await() & noexcept {
+    return awaiter_ref<Awaiter>{static_cast<Awaiter&>(*this)};
+  }
+
+ protected:
+  owned_value(T&& value, T* source) noexcept : value_{std::move(value)}, source_{source} {}
+  explicit owned_value(const T& value) : value_{value} {}
+  owned_value(owned_value&& other) noexcept
+      : value_{std::move(other.value_)},
+        source_{std::exchange(other.source_, nullptr)},
+        give_back_{other.give_back_} {}
+  owned_value& operator=(owned_value&&) = delete;
+  ~owned_value() = default;
+
+  /// For the awaiter's destructor: hands the value back if it was not sent.
+  void give_back_unless_sent(bool sent) noexcept {
+    if (give_back_ && !sent) {
+      give_back(value_, source_);
+    }
+  }
+  /// A select awaited where it is made (see select_awaiter::operator co_await).
+  void allow_give_back() noexcept { give_back_ = true; }
+
+  T value_;
+
+ private:
+  T* source_ = nullptr;     // what value_ was moved from (null for a copy)
+  bool give_back_ = false;  // awaited where it was made: source_ is alive at destruction
+};
+
 /// What `operator co_await` returns for an awaiter that must stay where it is (its address is
 /// registered while it waits): a by-value forwarder to it. (NOTE: GCC 12 copies an awaiter that
 /// operator co_await returns by reference, which a non-copyable awaiter cannot allow.)
