@@ -118,9 +118,11 @@ class cancel_slot {
   cancel_slot& operator=(const cancel_slot&) = delete;
   ~cancel_slot() { disarm(); }
 
-  /// Registers `fn(context)` to run when `scope` is cancelled (at once, on this thread, if it
-  /// already is). Call after the operation is parked, outside any lock, on its home executor.
+  /// Registers `fn(context)` to run when `scope` is cancelled: a std::stop_callback runs it at
+  /// once, on this thread, if the scope already is; a root hook is run by shutdown's sweep on this
+  /// executor. Call after the operation is parked, outside any lock, on its home executor.
   void arm(cancel_scope& scope, void (*fn)(void*), void* context) {
+    disarm();  // a slot holds one hook: its coroutine waits on one thing at a time
     if (scope.is_root()) {
       if (parked_hook** list = this_thread_parked_hooks) {  // on an executor: its list
         new (&hook_) parked_hook{nullptr, nullptr, nullptr, fn, context, &scope};
