@@ -119,7 +119,7 @@ TEST_CASE("shutdown lets roots unwind through their catch blocks and destructors
 TEST_CASE("a root that ignores cancellation is destroyed at the deadline", "[shutdown][unit]") {
   counted::reset();
   std::atomic<bool> spinning{false};
-  auto stubborn = [](std::atomic<bool>& flag) -> task<void> {
+  auto defiant = [](std::atomic<bool>& flag) -> task<void> {
     const counted probe{7};
     for (;;) {
       flag.store(true);
@@ -127,7 +127,7 @@ TEST_CASE("a root that ignores cancellation is destroyed at the deadline", "[shu
     }
   };
   runtime rt{runtime_config{.executors = 2}};
-  rt.spawn(stubborn(spinning), 1);
+  rt.spawn(defiant(spinning), 1);
   std::atomic<int> none{0};
   rt.spawn(acceptor(rt, none, 0));  // an older root, never reached by cancel
   wait_for([&] { return spinning.load(); });
@@ -145,7 +145,7 @@ namespace {
 // — and its channel — while the workers are still parked in that channel. The channel lets them
 // go, and their awaiters, destroyed next, leave it alone.
 template <class Channel>
-task<void> stubborn_owner(std::atomic<Channel*>& published) {
+task<void> defiant_owner(std::atomic<Channel*>& published) {
   const counted probe{0};
   Channel ch{1};
   published.store(&ch);
@@ -178,7 +178,7 @@ void teardown_with_workers_parked(int workers) {
     for (int i = 0; i < workers; ++i) {
       rt.spawn(parked_worker(published, parked), static_cast<std::size_t>(i) % 2);
     }
-    rt.spawn(stubborn_owner(published));
+    rt.spawn(defiant_owner(published));
     wait_for([&] { return parked.load() == workers; });
     std::this_thread::sleep_for(1ms);  // let them park
     rt.shutdown(10ms);
