@@ -62,4 +62,7 @@ void simulate_backend_wait_failure(bool fail) noexcept;
 /// Adds one to an eventfd (the wake signal); safe from any thread.
 void signal_eventfd(int fd) noexcept;
 
+/// Clears an eventfd's count once a wait has seen it readable.
+void reset_eventfd(int fd) noexcept;
+
 }  // namespace cosync::detail

@@ -80,8 +80,7 @@ class epoll_backend final : public backend {
     }
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == event_fd_) {
-        std::uint64_t count = 0;
-        [[maybe_unused]] const ssize_t r = ::read(event_fd_, &count, sizeof count);  // resets it
+        reset_eventfd(event_fd_);
       }
     }
   }

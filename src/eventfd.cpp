@@ -26,4 +26,10 @@ void signal_eventfd(int fd) noexcept {
   [[maybe_unused]] const ssize_t r = ::write(fd, &one, sizeof one);
 }
 
+void reset_eventfd(int fd) noexcept {
+  std::uint64_t count = 0;
+  // Non-blocking: EAGAIN when nothing was signalled since the last reset, which is fine.
+  [[maybe_unused]] const ssize_t r = ::read(fd, &count, sizeof count);
+}
+
 }  // namespace cosync::detail

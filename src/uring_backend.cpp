@@ -84,8 +84,7 @@ class uring_backend final : public backend {
     reap();
     if (readable_) {
       readable_ = false;
-      std::uint64_t count = 0;
-      [[maybe_unused]] const ssize_t r = ::read(event_fd_, &count, sizeof count);  // resets it
+      reset_eventfd(event_fd_);
     }
   }
 
