@@ -9,6 +9,7 @@
 #include <cosync/runtime.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 
 #include <atomic>

@@ -155,11 +155,7 @@ void executor::fire_timers() {
   while (!timers_.empty() && timers_.top().deadline <= now) {
     timer_node& node = timers_.top();
     timers_.remove(node);
-    if (node.on_fire != nullptr) {
-      node.on_fire(node);
-    } else {
-      ready_.push_back(node.waiter);
-    }
+    node.on_fire(node);  // claims and wakes its waiter (here: the ready queue), or cancels a scope
   }
 }
 
@@ -237,11 +233,11 @@ void executor::cancel_parked(const cancel_scope& scope) {
 }
 
 void executor::arm(timer_node& node) {
-  node.owner = this;
+  node.home = this;
   timers_.push(node);
 }
 
-void executor::cancel(timer_node& node) noexcept {
+void executor::disarm(timer_node& node) noexcept {
   if (node.armed()) {
     timers_.remove(node);
   }
@@ -282,13 +278,13 @@ std::coroutine_handle<> defer_to_loop(std::coroutine_handle<> h) {
   return std::noop_coroutine();
 }
 
-void arm_timer(executor& owner, timer_node& node) {
-  owner.arm(node);
+void arm_timer(executor& home, timer_node& node) {
+  home.arm(node);
 }
 
-void cancel_timer(timer_node& node) noexcept {
+void disarm_timer(timer_node& node) noexcept {
   if (node.armed()) {
-    node.owner->cancel(node);
+    node.home->disarm(node);
   }
 }
 

@@ -65,7 +65,7 @@ class executor {
   void arm(timer_node& node);
   /// Owner thread: how many timers are armed (tests check that none leaks).
   [[nodiscard]] std::size_t armed_timers() const noexcept { return timers_.size(); }
-  void cancel(timer_node& node) noexcept;
+  void disarm(timer_node& node) noexcept;
 
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] runtime_state& runtime() const noexcept { return runtime_; }

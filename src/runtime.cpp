@@ -484,10 +484,6 @@ backend_kind runtime::backend() const noexcept {
   return state_->backend();
 }
 
-detail::executor& runtime::executor_at(std::size_t index) noexcept {
-  return state_->at(index);
-}
-
 void runtime::spawn(task<void> t, std::size_t executor) {
   if (executor >= state_->size()) {
     throw usage_error("cosync: spawn on executor " + std::to_string(executor) + " of a runtime with " +

@@ -1,7 +1,7 @@
 // task_group's out-of-line half: starting children, their frames, failures, the end.
 
+#include <cosync/detail/continuation.hpp>
 #include <cosync/detail/frame_allocator.hpp>
-#include <cosync/detail/parked_queue.hpp>
 #include <cosync/task_group.hpp>
 
 #include <exception>
@@ -73,7 +73,7 @@ task_group::~task_group() {
   }
 }
 
-detail::executor& task_group::here() {
+detail::executor& task_group::home() {
   detail::executor* e = detail::current_executor();
   if (e == nullptr) {
     throw usage_error("cosync::task_group: spawn from an executor thread");
@@ -131,7 +131,7 @@ void task_group::child_finished(detail::group_child_promise& child) noexcept {
   detail::handle_of(child).destroy();
   // acq_rel: the last decrement acquires every child's work and releases it to the joiner.
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    detail::resume_on_home(joiner_, joiner_home_);
+    joiner_.resume();
   }
 }
 

@@ -161,6 +161,12 @@ class cancel_slot {
   state state_ = state::none;
 };
 
+/// The one "may this coroutine wait?" check: not once its scope is cancelled. (An operation that
+/// can complete without waiting does, cancelled or not: only waiting is refused.)
+[[nodiscard]] inline bool may_wait(const cancel_scope* scope) noexcept {
+  return scope == nullptr || !scope->stop_requested();
+}
+
 /// The cancel slot of the coroutine behind `h`, or nullptr if it has none (not a cosync
 /// coroutine: it cannot be cancelled while it waits).
 template <class Promise>
@@ -172,9 +178,9 @@ template <class Promise>
   }
 }
 
-/// What a cancellable awaiter keeps: which slot it armed, if any (a pointer, nothing to
-/// destroy). `Hook` is a one-pointer functor built from the awaiter when the hook runs: it
-/// withdraws the operation and, if that worked, resumes its coroutine to throw cancelled.
+/// What a waiting awaiter (cosync::waitable, a select) keeps: which slot it armed, if any (a
+/// pointer, nothing to destroy). `Hook` is a one-pointer functor built from the awaiter when the
+/// hook runs: it tries to win the wait for the cancellation and, if it does, wakes the coroutine.
 template <class Hook>
 class cancel_hook {
  public:

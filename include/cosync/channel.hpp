@@ -3,38 +3,21 @@
 /// cosync::channel<T>: an awaitable bounded multi-producer multi-consumer channel with close,
 /// backpressure, FIFO service of blocked parties, and a rendezvous mode (capacity 0).
 ///
-/// Two layers (docs/design/channel.md has the full argument):
-/// - The fast path is lock-free: while nobody is parked and the channel is open, a send or a
-///   receive claims a slot of a bounded MPMC array with one CAS (detail/channel_buffer.hpp) — no
-///   lock, no fence, no syscall.
-/// - Everything else runs under one lock, Go's hchan on coroutines: FIFO queues of parked senders
-///   and receivers; a send hands its value straight to the oldest parked receiver, else buffers
-///   it, else parks; a receive takes the oldest buffered value and moves the oldest parked
-///   sender's value into the freed slot (a parked sender is never overtaken), else takes straight
-///   from a parked sender (rendezvous), else parks. Close wakes everyone.
-/// The lock holder freezes the array's positions first (a flag in the very words the fast path
-/// CASes), and leaves the fast path switched off while anyone is parked or the channel is
-/// closed, so the two layers never race on a decision. Parked coroutines are resumed on their own
-/// executors, through the mesh when the waking operation ran elsewhere.
+/// The engine (a lock-free fast path, and Go's hchan under one lock for everything else) is in
+/// detail/channel_core.hpp; its parked cases follow the waiting core (cosync/wait.hpp). Parked
+/// coroutines are resumed on their home executors, through the mesh when the waking operation ran
+/// elsewhere.
 
-#include <cosync/cancellation.hpp>
-#include <cosync/config.hpp>
-#include <cosync/detail/channel_buffer.hpp>
+#include <cosync/detail/channel_core.hpp>
 #include <cosync/detail/give_back.hpp>
-#include <cosync/detail/parked_queue.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
+#include <cosync/wait.hpp>
 
-#include <atomic>
-#include <coroutine>
 #include <cstddef>
-#include <iterator>
-#include <mutex>
 #include <optional>
 #include <span>
-#include <stdexcept>
-#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -49,223 +32,173 @@ template <class T>
 class channel {
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "cosync::channel<T>: T's move constructor must be noexcept");
+  using core = detail::channel_core<T>;
 
  public:
   /// The largest capacity accepted.
-  static constexpr std::size_t max_capacity = std::size_t{1} << 30;
+  static constexpr std::size_t max_capacity() noexcept { return core::max_capacity; }
 
   /// A channel buffering up to `capacity` values; 0 makes a rendezvous channel, where a send
-  /// completes only when a receiver takes the value. Above max_capacity: std::length_error.
-  explicit channel(std::size_t capacity) : capacity_{checked(capacity)}, buffer_{capacity} {}
+  /// completes only when a receiver takes the value. Above max_capacity(): cosync::capacity_error.
+  explicit channel(std::size_t capacity) : core_{capacity} {}
   channel(const channel&) = delete;
   channel& operator=(const channel&) = delete;
 
   /// Values still buffered are destroyed. No coroutine may be parked in the channel (a contract
-  /// violation, asserted in debug builds): close it and let every party finish first. The one
-  /// exception is a runtime's teardown (runtime::shutdown past its deadline), which destroys
-  /// suspended coroutines in whatever state they are: parties still queued are let go, and their
-  /// awaiters, destroyed later, see that and leave the channel alone.
-  ~channel() {
-    if (detail::tearing_down()) {
-      while (senders_.pop_front() != nullptr || receivers_.pop_front() != nullptr) {
-      }
-      return;
+  /// violation, asserted in debug builds): close it and let every party finish first. (At a
+  /// runtime's teardown, parties still parked are let go.)
+  ~channel() = default;
+
+  /// A send (cosync/wait.hpp's case interface): owns its value, moves it into the channel only if
+  /// it completes; a select case. Awaited as send_awaiter.
+  class send_op : public detail::owned_value<T> {
+   public:
+    send_op(core& ch, T&& value, T* source) noexcept
+        : detail::owned_value<T>{std::move(value), source}, core_{&ch} {}
+    send_op(core& ch, const T& value) : detail::owned_value<T>{value}, core_{&ch} {}
+    send_op(send_op&& other) noexcept
+        : detail::owned_value<T>{std::move(other)}, core_{other.core_}, node_{} {
+      node_.outcome = other.node_.outcome;
     }
-    COSYNC_ASSERT(senders_.empty() && receivers_.empty(),
-                  "cosync::channel destroyed with coroutines parked in it");
-  }
+    send_op& operator=(send_op&&) = delete;
+    ~send_op() { this->give_back_unless_sent(node_.outcome == detail::send_outcome::sent); }
 
-  // ---------------------------------------------------------------- sending
+    /// The value, if it was not sent (a stored send that failed or lost its select); moving it
+    /// out is how a caller takes it back.
+    [[nodiscard]] T* unsent() noexcept {
+      return node_.outcome == detail::send_outcome::sent ? nullptr : &this->value_;
+    }
 
-  /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
-  [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(value); }
-  [[nodiscard]] try_status try_send(const T& value) requires std::is_copy_constructible_v<T> {
-    T copy{value};
-    return try_send_impl(copy);
-  }
+   private:
+    friend struct cosync::case_access;
+    static constexpr bool withdraw_from_any_thread = true;
+
+    bool try_complete() noexcept {
+      if (core_->try_push(this->value_)) {
+        node_.outcome = detail::send_outcome::sent;
+        return true;
+      }
+      return false;
+    }
+    void* lock_key() const noexcept { return core_; }
+    void lock() { core_->lock(); }
+    void unlock() noexcept { core_->unlock(); }
+    bool try_complete_locked(wake_list& wake) {
+      switch (core_->give_locked(this->value_, wake)) {
+        case try_status::ok:
+          node_.outcome = detail::send_outcome::sent;
+          return true;
+        case try_status::closed:
+          node_.outcome = detail::send_outcome::closed;
+          return true;
+        default:
+          return false;
+      }
+    }
+    void park(waiter& w) noexcept { core_->park_send(node_, this->value_, w); }
+    bool withdraw() { return core_->withdraw_send(node_); }
+    void result() const {
+      if (node_.outcome == detail::send_outcome::closed) {
+        throw channel_closed{};
+      }
+    }
+
+    core* core_;
+    detail::send_node<T> node_;
+  };
+
+  /// A receive (cosync/wait.hpp's case interface): consumes only if it completes; a select case
+  /// whose result is std::optional<T> (empty once the channel is closed and drained). Awaited as
+  /// recv_awaiter.
+  class recv_op {
+   public:
+    explicit recv_op(core& ch) noexcept : core_{&ch} {}
+    recv_op(recv_op&& other) noexcept : core_{other.core_} { node_.value = std::move(other.node_.value); }
+    recv_op& operator=(recv_op&&) = delete;
+    ~recv_op() = default;
+
+   private:
+    friend struct cosync::case_access;
+    static constexpr bool withdraw_from_any_thread = true;
+
+    bool try_complete() noexcept { return core_->try_pop(node_.value); }
+    void* lock_key() const noexcept { return core_; }
+    void lock() { core_->lock(); }
+    void unlock() noexcept { core_->unlock(); }
+    bool try_complete_locked(wake_list& wake) {
+      return core_->take_locked(node_.value, wake) != try_status::empty;
+    }
+    void park(waiter& w) noexcept { core_->park_recv(node_, w); }
+    bool withdraw() { return core_->withdraw_recv(node_); }
+    std::optional<T> result() { return std::move(node_.value); }
+
+    core* core_;
+    detail::recv_node<T> node_;
+  };
 
   /// Awaits room (or a receiver, at capacity 0), then sends; made by send().
   ///
   /// - Owns the value it sends (moved or copied in once, by send()), so it may be stored and
   ///   awaited later, or held in a stored select, without pointing at a temporary.
   /// - Lazy; completes without suspending when a receiver is parked or there is room.
-  /// - Resumes on the sending coroutine's own executor. Blocked senders are served in the order
+  /// - Resumes on the sending coroutine's home executor. Blocked senders are served in the order
   ///   they blocked.
   /// - Throws cosync::channel_closed if the channel is closed or is closed while waiting.
-  /// - Cancellation (a task group's or timeout's scope, cancellation.hpp): a send that must wait
-  ///   in a cancelled scope, or is waiting when its scope is cancelled, throws cosync::cancelled;
-  ///   one that already completed is not undone. cancel() is the same hook, by hand: true if it
-  ///   withdrew the parked send, false if it had already completed.
+  /// - Cancellation (cancellation.hpp): a send that must wait in a cancelled scope, or is waiting
+  ///   when its scope is cancelled, throws cosync::cancelled; one that already completed is not
+  ///   undone. withdraw() does the same by hand.
   /// - A value that was not sent (closed, cancelled, a select case that lost) is never dropped:
   ///   awaited in the expression that made it (`co_await ch.send(std::move(v))`, or a select
-  ///   awaited where it is made), the send gives it back to the object it was moved from when the
-  ///   awaiter goes away; a stored awaiter keeps it, for unsent().
+  ///   awaited where it is made), the send gives it back to the object it was moved from when it
+  ///   goes away; a stored send keeps it, for unsent().
   ///
   ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter : private detail::parked_party,
-                                     public detail::owned_value<send_awaiter, T> {
-    using owned = detail::owned_value<send_awaiter, T>;
+  using send_awaiter = waitable<send_op>;
 
-   public:
-    send_awaiter(channel& ch, T&& value, T* source) noexcept
-        : owned{std::move(value), source}, channel_{&ch} {}
-    send_awaiter(channel& ch, const T& value) : owned{value}, channel_{&ch} {}
-    /// Movable until first awaited (so that select() can hold it), never while parked.
-    send_awaiter(send_awaiter&& other) noexcept
-        : owned{std::move(other)}, channel_{other.channel_}, outcome_{other.outcome_} {
-      COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked send moved");
-    }
-    send_awaiter& operator=(send_awaiter&&) = delete;
-    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the queue. An
-    /// unsent value goes back to its source if the send was awaited where it was made.
-    ~send_awaiter() {
-      if (parked_) {
-        cancel_hook_.disarm();
-        (void)cancel();
-      }
-      this->give_back_unless_sent(outcome_ == outcome::sent);
-    }
+  /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
+  /// drained; made by recv().
+  ///
+  /// - Lazy; completes without suspending when a value is buffered, a sender is parked, or the
+  ///   channel is closed and drained.
+  /// - Resumes on the receiving coroutine's home executor. Blocked receivers are served in the
+  ///   order they blocked.
+  /// - Cancellation: a receive that must wait in a cancelled scope, or is waiting when its scope
+  ///   is cancelled, throws cosync::cancelled having consumed nothing — unless a value had already
+  ///   been handed to it, which it returns: a value handed to a receiver is never lost.
+  ///
+  ///     while (auto item = co_await ch.recv()) process(*item);
+  using recv_awaiter = waitable<recv_op>;
 
-    /// The fast path: sends at once if the lock-free buffer has room and nobody is parked.
-    bool await_ready() noexcept {
-      if (channel_->buffer_.try_push(this->value_) == detail::channel_buffer<T>::fast::ok) {
-        outcome_ = outcome::sent;
-        return true;
-      }
-      return false;
-    }
+  // ---------------------------------------------------------------- sending
 
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> h) {
-      this->record(h);
-      detail::cancel_scope* scope = detail::scope_of(h);
-      if (!channel_->start_send(*this, scope)) {
-        return false;
-      }
-      cancel_hook_.arm(h, scope, this);
-      return true;
-    }
-
-    void await_resume() {
-      if (parked_) {
-        parked_ = false;  // whoever resumed us took us out of the queue: no cancel() on destruction
-        cancel_hook_.disarm();
-      }
-      if (outcome_ == outcome::closed) {
-        throw channel_closed{};
-      }
-      if (outcome_ == outcome::cancelled) {
-        throw cancelled{};
-      }
-    }
-
-    bool cancel() {
-      // At teardown the channel may be gone: it let go of its parties, so `queued` tells.
-      if (detail::tearing_down() && !this->queued) {
-        return false;
-      }
-      return channel_->withdraw(channel_->senders_, *this);
-    }
-
-    /// The value, if it was not sent (a stored send that failed or lost its select); moving it
-    /// out is how a caller takes it back.
-    [[nodiscard]] T* unsent() noexcept { return outcome_ == outcome::sent ? nullptr : &this->value_; }
-
-    // The select-case protocol (cosync/select.hpp): a send case moves its value only if it wins.
-    bool select_ready() noexcept { return await_ready(); }
-    void* select_lock_key() const noexcept { return channel_; }
-    void select_lock() { channel_->lock_and_freeze(); }
-    void select_unlock() noexcept { channel_->thaw_and_unlock(); }
-    bool select_complete_locked(detail::wake_list& wake) {
-      switch (channel_->give_locked(this->value_, wake)) {
-        case try_status::ok:
-          outcome_ = outcome::sent;
-          return true;
-        case try_status::closed:
-          outcome_ = outcome::closed;
-          return true;
-        default:
-          return false;
-      }
-    }
-    void select_park_locked(const detail::parked_party& as) noexcept {
-      this->adopt(as);
-      channel_->senders_.push_back(*this);
-      parked_ = true;
-    }
-    void select_withdraw() {
-      (void)cancel();
-      parked_ = false;
-    }
-    /// The select is awaited where it was made: a losing send gives its value back.
-    void select_give_back() noexcept { this->allow_give_back(); }
-
-   private:
-    friend channel;
-    enum class outcome { pending, sent, closed, cancelled };
-
-    // Runs on the cancelling thread: if the send is still parked, it leaves the queue (its value
-    // untouched) and its coroutine is resumed to throw cosync::cancelled.
-    struct withdraw_on_cancel {
-      send_awaiter* self;
-      void operator()() const {
-        if (self->cancel()) {
-          self->outcome_ = outcome::cancelled;
-          detail::resume_on_home(self->waiter, self->home);
-        }
-      }
-    };
-
-    channel* channel_;
-    outcome outcome_ = outcome::pending;
-    detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
-    bool parked_ = false;  // it was queued at some point (it may have left the queue since)
-  };
-
-  send_awaiter send(T&& value) noexcept { return send_awaiter{*this, std::move(value), &value}; }
+  send_awaiter send(T&& value) noexcept { return send_awaiter{core_, std::move(value), &value}; }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
-    return send_awaiter{*this, value};
+    return send_awaiter{core_, value};
   }
 
-  /// Sends without suspending as many of `count` values from `first` as fit, in order; returns
-  /// how many (each sent value was moved from; the rest are untouched). Stops at the first that
-  /// does not fit, or at a close. Lock-free while nobody is parked; otherwise one acquisition of
-  /// the lock for the rest of the batch.
-  template <std::input_iterator It>
-  std::size_t try_send_n(It first, std::size_t count) {
-    static_assert(std::is_same_v<std::iter_reference_t<It>, T&>,
-                  "cosync::channel::try_send_n moves from *first: pass an iterator to non-const T");
-    std::size_t n = 0;
-    for (; n < count; ++n, ++first) {
-      const auto fast = buffer_.try_push(*first);
-      if (fast == detail::channel_buffer<T>::fast::full) {
-        return n;
-      }
-      if (fast == detail::channel_buffer<T>::fast::slow) {
-        break;
-      }
-    }
-    // The slow path: one value per lock, so that the caller's iterator never runs under it.
-    for (; n < count; ++n, ++first) {
-      T& value = *first;
-      if (with_lock([&](detail::wake_list& wake) { return give_locked(value, wake); }) != try_status::ok) {
-        break;
-      }
-    }
-    return n;
+  /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
+  [[nodiscard]] try_status try_send(T&& value) { return core_.try_send(value); }
+  [[nodiscard]] try_status try_send(const T& value) requires std::is_copy_constructible_v<T> {
+    T copy{value};
+    return core_.try_send(copy);
   }
+
+  /// Sends without suspending as many of `values` as fit, in order; returns how many (each sent
+  /// value was moved from; the rest are untouched). Stops at the first that does not fit, or at a
+  /// close. Lock-free while nobody is parked; otherwise one lock acquisition per value.
+  std::size_t try_send_n(std::span<T> values) { return core_.try_send_n(values); }
 
   /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
   /// channel is full. Batches as many as fit per try_send_n.
   ///
-  /// - Lazy (a task); resumes on the sending coroutine's own executor.
+  /// - Lazy (a task); resumes on the sending coroutine's home executor.
   /// - Throws cosync::channel_closed on a close; the element that failed and those after it are
   ///   not moved from: they stay with the caller.
   ///
   ///     co_await ch.send_n(std::span{batch});
   task<void> send_n(std::span<T> values) {
     while (!values.empty()) {
-      values = values.subspan(try_send_n(values.begin(), values.size()));
+      values = values.subspan(try_send_n(values));
       if (!values.empty()) {
         co_await send(std::move(values.front()));  // parks for room (or throws channel_closed)
         values = values.subspan(1);
@@ -275,10 +208,12 @@ class channel {
 
   // ---------------------------------------------------------------- receiving
 
+  recv_awaiter recv() noexcept { return recv_awaiter{core_}; }
+
   /// Receives without suspending: ok (into `out`), empty, or closed (closed and drained).
   [[nodiscard]] try_status try_recv(T& out) {
     std::optional<T> value;
-    const try_status status = try_recv_impl(value);
+    const try_status status = core_.try_recv(value);
     if (status == try_status::ok) {
       out = std::move(*value);
     }
@@ -289,7 +224,7 @@ class channel {
   /// drained" from "empty").
   [[nodiscard]] std::optional<T> try_recv() {
     std::optional<T> value;
-    (void)try_recv_impl(value);
+    (void)core_.try_recv(value);
     return value;
   }
 
@@ -301,333 +236,24 @@ class channel {
   /// woken).
   template <class Out>
   std::size_t try_recv_n(Out out, std::size_t max) {
-    std::optional<T> value;
-    std::size_t n = 0;
-    for (; n < max; ++n, ++out) {
-      const auto fast = buffer_.try_pop(value);
-      if (fast == detail::channel_buffer<T>::fast::empty) {
-        return n;
-      }
-      if (fast == detail::channel_buffer<T>::fast::slow) {
-        break;
-      }
-      *out = std::move(*value);
-    }
-    for (; n < max; ++n, ++out) {
-      if (with_lock([&](detail::wake_list& wake) { return take_locked(value, wake); }) != try_status::ok) {
-        break;
-      }
-      *out = std::move(*value);  // the caller's code, outside the lock
-    }
-    return n;
+    return core_.try_recv_n(std::move(out), max);
   }
-
-  /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
-  /// drained; made by recv().
-  ///
-  /// - Lazy; completes without suspending when a value is buffered, a sender is parked, or the
-  ///   channel is closed and drained.
-  /// - Resumes on the receiving coroutine's own executor. Blocked receivers are served in the
-  ///   order they blocked.
-  /// - Cancellation: a receive that must wait in a cancelled scope, or is waiting when its scope
-  ///   is cancelled, throws cosync::cancelled having consumed nothing — unless a value had already
-  ///   been handed to it, which it returns: a value handed to a receiver is never lost. cancel()
-  ///   is the same hook, by hand (true: withdrawn; false: it completed).
-  ///
-  ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard]] recv_awaiter : private detail::parked_party {
-   public:
-    explicit recv_awaiter(channel& ch) noexcept : channel_{&ch} {}
-    /// Movable until first awaited (so that select() can hold it), never while parked.
-    recv_awaiter(recv_awaiter&& other) noexcept : channel_{other.channel_}, value_{std::move(other.value_)} {
-      COSYNC_ASSERT(!other.parked_, "cosync::channel: a parked receive moved");
-    }
-    recv_awaiter& operator=(recv_awaiter&&) = delete;
-    /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the queue.
-    ~recv_awaiter() {
-      if (parked_) {
-        cancel_hook_.disarm();
-        (void)cancel();
-      }
-    }
-
-    /// The fast path: receives at once if the lock-free buffer has a value and nobody is parked.
-    bool await_ready() noexcept {
-      return channel_->buffer_.try_pop(value_) == detail::channel_buffer<T>::fast::ok;
-    }
-
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> h) {
-      this->record(h);
-      detail::cancel_scope* scope = detail::scope_of(h);
-      if (!channel_->start_recv(*this, scope)) {
-        return false;
-      }
-      cancel_hook_.arm(h, scope, this);
-      return true;
-    }
-
-    std::optional<T> await_resume() {
-      if (parked_) {
-        parked_ = false;  // as in send_awaiter
-        cancel_hook_.disarm();
-      }
-      if (cancelled_) {
-        throw cancelled{};
-      }
-      return std::move(value_);
-    }
-
-    bool cancel() {
-      if (detail::tearing_down() && !this->queued) {  // as in send_awaiter::cancel
-        return false;
-      }
-      return channel_->withdraw(channel_->receivers_, *this);
-    }
-
-    // The select-case protocol (cosync/select.hpp): a receive case consumes only if it wins; on a
-    // closed and drained channel it wins with std::nullopt.
-    bool select_ready() noexcept { return await_ready(); }
-    void* select_lock_key() const noexcept { return channel_; }
-    void select_lock() { channel_->lock_and_freeze(); }
-    void select_unlock() noexcept { channel_->thaw_and_unlock(); }
-    bool select_complete_locked(detail::wake_list& wake) {
-      return channel_->take_locked(value_, wake) != try_status::empty;
-    }
-    void select_park_locked(const detail::parked_party& as) noexcept {
-      this->adopt(as);
-      channel_->receivers_.push_back(*this);
-      parked_ = true;
-    }
-    void select_withdraw() {
-      (void)cancel();
-      parked_ = false;
-    }
-
-   private:
-    friend channel;
-
-    // As in send_awaiter: only a receive still parked is withdrawn; one already handed a value
-    // keeps it and returns it.
-    struct withdraw_on_cancel {
-      recv_awaiter* self;
-      void operator()() const {
-        if (self->cancel()) {
-          self->cancelled_ = true;
-          detail::resume_on_home(self->waiter, self->home);
-        }
-      }
-    };
-
-    channel* channel_;
-    std::optional<T> value_;
-    bool cancelled_ = false;
-    detail::cancel_hook<withdraw_on_cancel> cancel_hook_;
-    bool parked_ = false;  // as in send_awaiter
-  };
-
-  recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
+  /// try_recv_n into the front of `out`.
+  std::size_t try_recv_n(std::span<T> out) { return core_.try_recv_n(out.begin(), out.size()); }
 
   // ---------------------------------------------------------------- both / anyone
 
   /// Closes the channel: sends fail with channel_closed from now on, receives drain the buffer and
   /// then return std::nullopt. Every parked sender (throws, value kept) and receiver (nullopt) is
   /// woken. Idempotent; safe from any thread or coroutine.
-  void close() {
-    with_lock([&](detail::wake_list& wake) {
-      if (closed_.load(std::memory_order_relaxed)) {
-        return;
-      }
-      // release: pairs with is_closed()'s acquire, for callers that look before they leap.
-      closed_.store(true, std::memory_order_release);
-      while (detail::parked_party* p = senders_.claim_front()) {
-        as_sender(p).outcome_ = send_awaiter::outcome::closed;
-        wake.push(*p);
-      }
-      // Parked receivers exist only while the buffer is empty: they all get nullopt.
-      while (detail::parked_party* p = receivers_.claim_front()) {
-        wake.push(*p);
-      }
-    });
-  }
+  void close() { core_.close(); }
 
-  [[nodiscard]] bool is_closed() const noexcept {
-    return closed_.load(std::memory_order_acquire);  // acquire: as in close()
-  }
-  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] std::size_t size_approx() const noexcept { return buffer_.size_approx(); }
+  [[nodiscard]] bool is_closed() const noexcept { return core_.is_closed(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return core_.capacity(); }
+  [[nodiscard]] std::size_t size_approx() const noexcept { return core_.size_approx(); }
 
  private:
-  /// Takes the channel's lock and freezes the buffer. thaw_and_unlock() switches the fast path
-  /// back on unless someone is parked (or, for senders, the channel is closed) and unlocks.
-  void lock_and_freeze() {
-    mutex_.lock();
-    buffer_.freeze();
-  }
-  void thaw_and_unlock() noexcept {
-    const bool parked = !senders_.empty() || !receivers_.empty();
-    buffer_.thaw(parked, parked || closed_.load(std::memory_order_relaxed));
-    mutex_.unlock();
-  }
-
-  /// lock_and_freeze() for the lifetime of a scope.
-  class locked_scope {
-   public:
-    explicit locked_scope(channel& ch) : channel_{ch} { ch.lock_and_freeze(); }
-    locked_scope(const locked_scope&) = delete;
-    locked_scope& operator=(const locked_scope&) = delete;
-    ~locked_scope() { channel_.thaw_and_unlock(); }
-
-   private:
-    channel& channel_;
-  };
-
-  // Runs `op(wake)` inside a locked_scope, then resumes whoever it unblocked — after unlocking,
-  // since a party parked off any executor resumes inline; also when `op` throws (the wake list
-  // resumes from its destructor, which runs after the lock's). Returns what `op` returns.
-  template <class Op>
-  auto with_lock(Op op) {
-    detail::wake_list wake;
-    const locked_scope lock{*this};
-    return op(wake);
-  }
-
-  static std::size_t checked(std::size_t capacity) {
-    if (capacity > max_capacity) {
-      throw std::length_error("cosync::channel: capacity " + std::to_string(capacity) +
-                              " exceeds max_capacity " + std::to_string(max_capacity));
-    }
-    return capacity;
-  }
-
-  static send_awaiter& as_sender(detail::parked_party* p) noexcept { return static_cast<send_awaiter&>(*p); }
-  static recv_awaiter& as_receiver(detail::parked_party* p) noexcept {
-    return static_cast<recv_awaiter&>(*p);
-  }
-
-  // The *_locked functions run inside with_lock() and collect the coroutines to resume in `wake`.
-
-  // A send: to a parked receiver, else into the buffer; ok, full (nothing done) or closed.
-  try_status give_locked(T& value, detail::wake_list& wake) {
-    if (closed_.load(std::memory_order_relaxed)) {
-      return try_status::closed;
-    }
-    if (detail::parked_party* p = receivers_.claim_front()) {  // only while the buffer is empty
-      as_receiver(p).value_.emplace(std::move(value));
-      wake.push(*p);
-      return try_status::ok;
-    }
-    if (senders_.has_live() || !buffer_.has_room_frozen()) {  // parked senders go first
-      return try_status::full;
-    }
-    buffer_.push_frozen(std::move(value));
-    return try_status::ok;
-  }
-
-  // A receive: the oldest buffered value (refilled from the oldest parked sender), else straight
-  // from a parked sender (rendezvous); ok, empty, or closed (closed and drained).
-  try_status take_locked(std::optional<T>& out, detail::wake_list& wake) {
-    if (buffer_.has_value_frozen()) {
-      buffer_.pop_frozen(out);
-      if (detail::parked_party* p = senders_.claim_front()) {
-        buffer_.push_frozen(std::move(complete_send(p, wake)));
-      }
-      return try_status::ok;
-    }
-    if (detail::parked_party* p = senders_.claim_front()) {  // capacity 0
-      out.emplace(std::move(complete_send(p, wake)));
-      return try_status::ok;
-    }
-    return closed_.load(std::memory_order_relaxed) ? try_status::closed : try_status::empty;
-  }
-
-  // Marks a claimed parked sender sent and schedules its resumption; returns its value to move.
-  static T& complete_send(detail::parked_party* p, detail::wake_list& wake) {
-    send_awaiter& s = as_sender(p);
-    s.outcome_ = send_awaiter::outcome::sent;
-    wake.push(*p);
-    return s.value_;
-  }
-
-  try_status try_send_impl(T& value) {
-    switch (buffer_.try_push(value)) {
-      case detail::channel_buffer<T>::fast::ok:
-        return try_status::ok;
-      case detail::channel_buffer<T>::fast::full:
-        return try_status::full;
-      default:
-        break;
-    }
-    return with_lock([&](detail::wake_list& wake) { return give_locked(value, wake); });
-  }
-
-  try_status try_recv_impl(std::optional<T>& value) {
-    switch (buffer_.try_pop(value)) {
-      case detail::channel_buffer<T>::fast::ok:
-        return try_status::ok;
-      case detail::channel_buffer<T>::fast::empty:
-        return try_status::empty;
-      default:
-        break;
-    }
-    return with_lock([&](detail::wake_list& wake) { return take_locked(value, wake); });
-  }
-
-  // Whether an operation that would have to wait may not, its scope being cancelled.
-  static bool may_not_wait(detail::cancel_scope* scope) noexcept {
-    return scope != nullptr && scope->stop_requested();
-  }
-
-  // The slow path of an awaited send; returns whether to suspend. An operation that can complete
-  // now does, cancelled scope or not: only waiting is refused (cosync::cancelled, value kept).
-  bool start_send(send_awaiter& s, detail::cancel_scope* scope) {
-    return with_lock([&](detail::wake_list& wake) {
-      switch (give_locked(s.value_, wake)) {
-        case try_status::ok:
-          s.outcome_ = send_awaiter::outcome::sent;
-          return false;
-        case try_status::closed:
-          s.outcome_ = send_awaiter::outcome::closed;
-          return false;
-        default:
-          if (may_not_wait(scope)) {
-            s.outcome_ = send_awaiter::outcome::cancelled;
-            return false;
-          }
-          senders_.push_back(s);
-          s.parked_ = true;
-          return true;
-      }
-    });
-  }
-
-  bool start_recv(recv_awaiter& r, detail::cancel_scope* scope) {
-    return with_lock([&](detail::wake_list& wake) {
-      if (take_locked(r.value_, wake) != try_status::empty) {
-        return false;
-      }
-      if (may_not_wait(scope)) {
-        r.cancelled_ = true;  // nothing consumed
-        return false;
-      }
-      receivers_.push_back(r);
-      r.parked_ = true;
-      return true;
-    });
-  }
-
-  bool withdraw(detail::parked_queue& queue, detail::parked_party& p) {
-    const locked_scope lock{*this};
-    return queue.erase(p);
-  }
-
-  const std::size_t capacity_;
-  detail::channel_buffer<T> buffer_;
-  std::atomic<bool> closed_{false};  // written under mutex_
-  std::mutex mutex_;
-  // ---- guarded by mutex_ ----
-  detail::parked_queue senders_;    // parked, oldest first
-  detail::parked_queue receivers_;  // parked, oldest first
+  core core_;
 };
 
 }  // namespace cosync

@@ -8,10 +8,13 @@
 #include <cosync/error.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
+#include <cosync/select_set.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/try_status.hpp>
+#include <cosync/wait.hpp>
 #include <cosync/when_all.hpp>

@@ -3,9 +3,6 @@
 /// Every exception cosync throws for its own reasons derives from cosync::error, which derives from
 /// std::runtime_error: `catch (const cosync::error&)` catches all of them, and each carries a
 /// message that says what went wrong and, where there is one, what to do instead.
-///
-/// (spsc_ring, the dependency-free core, reports bad capacities with the standard
-/// std::invalid_argument and std::length_error.)
 
 #include <exception>
 #include <stdexcept>
@@ -23,6 +20,13 @@ class error : public std::runtime_error {
 
 /// A runtime_config that cannot work: zero executors, too many, an unknown CPU to pin to.
 class config_error : public error {
+ public:
+  using error::error;
+};
+
+/// A capacity that cannot work: 0 where a structure must buffer (spsc_ring, spsc_channel), or
+/// above its type's max_capacity().
+class capacity_error : public error {
  public:
   using error::error;
 };

@@ -4,13 +4,13 @@
 /// (io_uring, or epoll where io_uring is not allowed), joined by a mesh of spsc_rings.
 /// Also the bridges from plain threads: sync_wait() and run().
 
+#include <cosync/detail/awaitable_traits.hpp>
 #include <cosync/detail/completion_task.hpp>
 #include <cosync/detail/deadline.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
-#include <cosync/when_all.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -121,9 +121,6 @@ class runtime {
   /// escaping it is printed and terminates the program, as for std::thread: await work whose
   /// errors you handle. cosync::usage_error once the runtime is shut down.
   void spawn(task<void> t, std::size_t executor = 0);
-
-  /// The executor at `index` (internal: used by sync_wait).
-  [[nodiscard]] detail::executor& executor_at(std::size_t index) noexcept;
 
  private:
   friend void detail::start_sync_root(runtime& rt, detail::completion_task& root,

@@ -8,24 +8,26 @@
 /// receives at a time, as for spsc_ring; close() and the observers may be called from anywhere.
 ///
 /// Parking: a send that finds the ring full, or a receive that finds it empty, parks its
-/// coroutine in the channel (one spot per side) and is resumed — on its own executor — by the
-/// operation that unblocks it. Nothing polls, nothing sleeps. The fast path (space or data there,
-/// nobody parked) takes no lock and makes no system call: one ring operation and the parking
-/// protocol's check of the other side (<cosync/detail/parking.hpp>).
+/// coroutine in the channel (one spot per side) and is resumed — on its home executor — by the
+/// operation that unblocks it. Both operations are select cases (cosync/wait.hpp). Nothing polls, nothing
+/// sleeps. The fast path (space or data there, nobody parked) takes no lock and makes no system call: one
+/// ring operation and the parking protocol's check of the other side (<cosync/detail/parking.hpp>).
 
-#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/give_back.hpp>
 #include <cosync/detail/parking.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/spsc_ring.hpp>
+#include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
+#include <cosync/wait.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -39,8 +41,12 @@ namespace cosync {
 template <class T>
 class spsc_channel {
  public:
-  /// A channel buffering `capacity` values (rounded up to a power of two). 0 throws
-  /// std::invalid_argument: an SPSC channel always buffers (use cosync::channel for rendezvous).
+  /// The largest capacity accepted (spsc_ring's).
+  static constexpr std::size_t max_capacity() noexcept { return spsc_ring<T>::max_capacity(); }
+
+  /// A channel buffering `capacity` values (rounded up to a power of two). 0 or above
+  /// max_capacity() throws cosync::capacity_error: an SPSC channel always buffers (use
+  /// cosync::channel for rendezvous).
   explicit spsc_channel(std::size_t capacity) : ring_{capacity} {}
   spsc_channel(const spsc_channel&) = delete;
   spsc_channel& operator=(const spsc_channel&) = delete;
@@ -59,80 +65,38 @@ class spsc_channel {
                   "spsc_channel destroyed while a coroutine is parked in it");
   }
 
-  // ---------------------------------------------------------------- sending side
-
-  /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
-  [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(std::move(value)); }
-  [[nodiscard]] try_status try_send(const T& value) { return try_send_impl(value); }
-
-  /// Awaits room, then sends; made by send().
-  ///
-  /// - Owns its value (moved or copied in once, by send()), so it may be stored and awaited later.
-  /// - Lazy; completes without suspending when there is room.
-  /// - Resumes on the sending coroutine's own executor, woken by the receive that made room.
-  /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting.
-  /// - Cancellation (cancellation.hpp): waiting in a cancelled scope throws cosync::cancelled; a
-  ///   send already woken by a receive completes.
-  /// - A value not sent goes back to the object it was moved from when the send is awaited in the
-  ///   expression that made it (as channel<T>::send_awaiter); a stored send keeps it (unsent()).
-  /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
-  ///
-  ///     co_await ch.send(std::move(job));
-  class [[nodiscard]] send_awaiter : public detail::owned_value<send_awaiter, T> {
-    using owned = detail::owned_value<send_awaiter, T>;
-
+  /// A send (cosync/wait.hpp's case interface): owns its value, moves it into the ring only if
+  /// it completes; a select case. Awaited as send_awaiter.
+  class send_op : public detail::owned_value<T> {
    public:
-    send_awaiter(spsc_channel& channel, T&& value, T* source) noexcept
-        : owned{std::move(value), source}, channel_{channel} {}
-    send_awaiter(spsc_channel& channel, const T& value) : owned{value}, channel_{channel} {}
-    send_awaiter(const send_awaiter&) = delete;
-    send_awaiter& operator=(const send_awaiter&) = delete;
-    /// A send destroyed while parked (its coroutine destroyed at shutdown) leaves the spot; an
-    /// unsent value goes back to its source if the send was awaited where it was made.
-    ~send_awaiter() {
-      cancel_hook_.disarm();
-      if (waiter_) {
-        (void)channel_.sender_.unpark_self(waiter_);
-      }
-      this->give_back_unless_sent(status_ == try_status::ok);
+    send_op(spsc_channel& ch, T&& value, T* source) noexcept
+        : detail::owned_value<T>{std::move(value), source}, channel_{&ch} {}
+    send_op(spsc_channel& ch, const T& value) : detail::owned_value<T>{value}, channel_{&ch} {}
+    send_op(send_op&& other) noexcept
+        : detail::owned_value<T>{std::move(other)}, channel_{other.channel_}, status_{other.status_} {}
+    send_op& operator=(send_op&&) = delete;
+    ~send_op() { this->give_back_unless_sent(status_ == try_status::ok); }
+
+    /// The value, if it was not sent (a stored send that failed).
+    [[nodiscard]] T* unsent() noexcept { return status_ == try_status::ok ? nullptr : &this->value_; }
+
+   private:
+    friend struct cosync::case_access;
+    static constexpr bool withdraw_from_any_thread = true;  // the spot's CAS decides
+
+    bool try_complete() {
+      return (status_ = channel_->try_send_impl(std::move(this->value_))) != try_status::full;
     }
-
-    bool await_ready() { return attempt(); }
-
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiter) {
-      detail::executor* home = detail::current_executor();
-      if (home == nullptr) {
-        throw usage_error(
-            "cosync::spsc_channel: send must be awaited on an executor thread (try_send elsewhere)");
-      }
-      detail::cancel_scope* scope = detail::scope_of(waiter);
-      if (scope != nullptr && scope->stop_requested()) {
-        cancelled_ = true;  // may not wait: the value is not sent
-        return false;
-      }
-      waiter_ = waiter;
-      home_ = home;
-      channel_.sender_.park(waiter_, *home);
-      // Room appeared, or the channel closed, between the attempt and the park: do not sleep.
-      if (channel_.has_room() || channel_.is_closed()) {
-        if (channel_.sender_.unpark_self(waiter)) {
-          return false;
-        }
-      }
-      cancel_hook_.arm(waiter, scope, this);
-      return true;
+    bool park(waiter& w) {
+      return channel_->park(channel_->sender_, w_ = &w,
+                            [ch = channel_] { return ch->has_room() || ch->is_closed(); });
     }
-
-    void await_resume() {
-      cancel_hook_.disarm();
-      if (cancelled_) {
-        throw cancelled{};
-      }
+    bool withdraw() noexcept { return channel_->withdraw(channel_->sender_, w_); }
+    void result() {
       if (status_ == try_status::full) {
-        // Woken by the receive that made room (or by close), or un-parked having seen either:
-        // room stays (only this side fills it), so this attempt completes (parking.hpp).
-        (void)attempt();
+        // Woken by the receive that made room (or by close): room stays (only this side fills
+        // it), so this attempt completes (parking.hpp).
+        (void)try_complete();
         COSYNC_ASSERT(status_ != try_status::full, "spsc_channel: a woken send found no room");
       }
       if (status_ == try_status::closed) {
@@ -140,38 +104,119 @@ class spsc_channel {
       }
     }
 
-    /// The value, if it was not sent (a stored send that failed).
-    [[nodiscard]] T* unsent() noexcept { return status_ == try_status::ok ? nullptr : &this->value_; }
+    spsc_channel* channel_;
+    try_status status_ = try_status::full;
+    waiter* w_ = nullptr;  // set once parked
+  };
+
+  /// A receive (cosync/wait.hpp's case interface): takes a value only if it completes; a select
+  /// case whose result is std::optional<T>. Awaited as recv_awaiter.
+  class recv_op {
+   public:
+    explicit recv_op(spsc_channel& ch) noexcept : channel_{&ch} {}
+    recv_op(recv_op&& other) noexcept
+        : channel_{other.channel_}, value_{std::move(other.value_)}, done_{other.done_} {}
+    recv_op& operator=(recv_op&&) = delete;
+    ~recv_op() = default;
 
    private:
-    bool attempt() { return (status_ = channel_.try_send_impl(std::move(this->value_))) != try_status::full; }
+    friend struct cosync::case_access;
+    static constexpr bool withdraw_from_any_thread = true;
 
-    // The scope's cancellation (any thread): takes the send back from its spot if no receive has
-    // woken it yet, and resumes it to throw cosync::cancelled (the value not sent).
-    struct cancel_if_parked {
-      send_awaiter* self;
-      void operator()() const {
-        if (self->channel_.sender_.unpark_self(self->waiter_)) {
-          self->cancelled_ = true;
-          detail::post(*self->home_, self->waiter_);
-        }
+    // True when done: a value was taken, or the channel is closed and drained.
+    bool try_complete() { return done_ = channel_->take(value_) != try_status::empty; }
+    bool park(waiter& w) {
+      return channel_->park(channel_->receiver_, w_ = &w,
+                            [ch = channel_] { return !ch->ring_.empty_approx() || ch->is_closed(); });
+    }
+    bool withdraw() noexcept { return channel_->withdraw(channel_->receiver_, w_); }
+    std::optional<T> result() {
+      if (!done_) {
+        // Woken by the send that brought data (or by close): the data stays (only this side
+        // takes it), so this attempt completes (parking.hpp).
+        (void)try_complete();
+        COSYNC_ASSERT(done_, "spsc_channel: a woken receive found nothing");
       }
-    };
+      return std::move(value_);
+    }
 
-    spsc_channel& channel_;
-    try_status status_ = try_status::full;
-    std::coroutine_handle<> waiter_;  // set once parked (cleared by the spot's orphan())
-    detail::executor* home_ = nullptr;
-    bool cancelled_ = false;
-    detail::cancel_hook<cancel_if_parked> cancel_hook_;
+    spsc_channel* channel_;
+    std::optional<T> value_;
+    bool done_ = false;
+    waiter* w_ = nullptr;  // set once parked
   };
+
+  /// Awaits room, then sends; made by send().
+  ///
+  /// - Owns its value (moved or copied in once, by send()), so it may be stored and awaited later.
+  /// - Lazy; completes without suspending when there is room.
+  /// - Resumes on the sending coroutine's home executor, woken by the receive that made room.
+  /// - Throws cosync::channel_closed if the channel is closed or becomes closed while waiting.
+  /// - Cancellation (cancellation.hpp): waiting in a cancelled scope throws cosync::cancelled; a
+  ///   send already woken by a receive completes.
+  /// - A value not sent goes back to the object it was moved from when the send is awaited in the
+  ///   expression that made it (as channel<T>'s); a stored send keeps it (unsent()).
+  /// - A select case; must be awaited (or selected) on an executor thread (cosync::usage_error
+  ///   otherwise).
+  ///
+  ///     co_await ch.send(std::move(job));
+  using send_awaiter = waitable<send_op>;
+
+  /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
+  /// every value sent before the close has been received.
+  ///
+  /// - Lazy; completes without suspending when a value is buffered or the channel is drained.
+  /// - Resumes on the receiving coroutine's home executor, woken by the send that brought data.
+  /// - Never throws for a closed channel: closing is how the sender says "no more". Once a
+  ///   receive has returned std::nullopt, every later one does too.
+  /// - Cancellation: waiting in a cancelled scope throws cosync::cancelled having taken nothing;
+  ///   a receive already woken by a send takes its value.
+  /// - A select case; must be awaited (or selected) on an executor thread.
+  ///
+  ///     while (auto item = co_await ch.recv()) process(*item);
+  using recv_awaiter = waitable<recv_op>;
+
+  // ---------------------------------------------------------------- sending side
 
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, std::move(value), &value}; }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
     return send_awaiter{*this, value};
   }
 
+  /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
+  [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(std::move(value)); }
+  [[nodiscard]] try_status try_send(const T& value) { return try_send_impl(value); }
+
+  /// Sends without suspending as many of `values` as fit, in order, moving each; returns how many.
+  /// Stops at the first that does not fit, or at a close. Wakes a parked receiver once.
+  std::size_t try_send_n(std::span<T> values) {
+    std::size_t n = 0;
+    if (!is_closed()) {
+      while (n < values.size() && ring_.try_push(std::move(values[n]))) {
+        ++n;
+      }
+    }
+    if (n > 0) {
+      receiver_.notify_if([this] { return !ring_.empty_approx(); });
+    }
+    return n;
+  }
+
+  /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
+  /// channel is full. Throws cosync::channel_closed on a close (the rest stay with the caller).
+  task<void> send_n(std::span<T> values) {
+    while (!values.empty()) {
+      values = values.subspan(try_send_n(values));
+      if (!values.empty()) {
+        co_await send(std::move(values.front()));  // parks for room (or throws channel_closed)
+        values = values.subspan(1);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- receiving side
+
+  recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
 
   /// Receives without suspending into `out`: ok, empty, or closed (closed and drained).
   [[nodiscard]] try_status try_recv(T& out) {
@@ -191,100 +236,18 @@ class spsc_channel {
     return value;
   }
 
-  /// Awaits a value: std::optional<T> holding it, or std::nullopt once the channel is closed and
-  /// every value sent before the close has been received.
-  ///
-  /// - Lazy; completes without suspending when a value is buffered or the channel is drained.
-  /// - Resumes on the receiving coroutine's own executor, woken by the send that brought data.
-  /// - Never throws for a closed channel: closing is how the sender says "no more". Once a
-  ///   receive has returned std::nullopt, every later one does too.
-  /// - Cancellation: waiting in a cancelled scope throws cosync::cancelled having taken nothing;
-  ///   a receive already woken by a send takes its value.
-  /// - Must be awaited on an executor thread (cosync::usage_error otherwise).
-  ///
-  ///     while (auto item = co_await ch.recv()) process(*item);
-  class [[nodiscard]] recv_awaiter {
-   public:
-    explicit recv_awaiter(spsc_channel& channel) noexcept : channel_{channel} {}
-    recv_awaiter(const recv_awaiter&) = delete;
-    recv_awaiter& operator=(const recv_awaiter&) = delete;
-    /// A receive destroyed while parked (its coroutine destroyed at shutdown) leaves the spot.
-    ~recv_awaiter() {
-      cancel_hook_.disarm();
-      if (waiter_) {
-        (void)channel_.receiver_.unpark_self(waiter_);
-      }
+  /// Moves up to `max` values, oldest first, to `out`; returns how many.
+  template <class Out>
+  std::size_t try_recv_n(Out out, std::size_t max) {
+    std::optional<T> value;
+    std::size_t n = 0;
+    for (; n < max && take(value) == try_status::ok; ++n, ++out) {
+      *out = std::move(*value);
     }
-
-    bool await_ready() { return attempt(); }
-
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiter) {
-      detail::executor* home = detail::current_executor();
-      if (home == nullptr) {
-        throw usage_error(
-            "cosync::spsc_channel: recv must be awaited on an executor thread (try_recv elsewhere)");
-      }
-      detail::cancel_scope* scope = detail::scope_of(waiter);
-      if (scope != nullptr && scope->stop_requested()) {
-        cancelled_ = true;  // may not wait: nothing taken
-        return false;
-      }
-      waiter_ = waiter;
-      home_ = home;
-      channel_.receiver_.park(waiter_, *home);
-      // Data arrived, or the channel closed, between the attempt and the park: do not sleep.
-      if (!channel_.ring_.empty_approx() || channel_.is_closed()) {
-        if (channel_.receiver_.unpark_self(waiter)) {
-          return false;
-        }
-      }
-      cancel_hook_.arm(waiter, scope, this);
-      return true;
-    }
-
-    std::optional<T> await_resume() {
-      cancel_hook_.disarm();
-      if (cancelled_) {
-        throw cancelled{};
-      }
-      if (!done_) {
-        // Woken by the send that brought data (or by close), or un-parked having seen either:
-        // the data stays (only this side takes it), so this attempt completes (parking.hpp).
-        (void)attempt();
-        COSYNC_ASSERT(done_, "spsc_channel: a woken receive found nothing");
-      }
-      return std::move(value_);
-    }
-
-   private:
-    // True when done: a value was taken, or the channel is closed and drained.
-    bool attempt() {
-      done_ = channel_.take(value_) != try_status::empty;
-      return done_;
-    }
-
-    // As in send_awaiter: a receive woken by a send is not cancelled (it takes its value).
-    struct cancel_if_parked {
-      recv_awaiter* self;
-      void operator()() const {
-        if (self->channel_.receiver_.unpark_self(self->waiter_)) {
-          self->cancelled_ = true;
-          detail::post(*self->home_, self->waiter_);
-        }
-      }
-    };
-
-    spsc_channel& channel_;
-    std::optional<T> value_;
-    bool done_ = false;
-    std::coroutine_handle<> waiter_;  // set once parked (cleared by the spot's orphan())
-    detail::executor* home_ = nullptr;
-    bool cancelled_ = false;
-    detail::cancel_hook<cancel_if_parked> cancel_hook_;
-  };
-
-  recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
+    return n;
+  }
+  /// try_recv_n into the front of `out`.
+  std::size_t try_recv_n(std::span<T> out) { return try_recv_n(out.begin(), out.size()); }
 
   // ---------------------------------------------------------------- both / anyone
 
@@ -342,6 +305,26 @@ class spsc_channel {
   }
 
   [[nodiscard]] bool has_room() const noexcept { return ring_.size_approx() < ring_.capacity(); }
+
+  // A case parks `w` in `spot`, then re-checks (parking.hpp, P3): if its condition already holds,
+  // it withdraws and completes without waiting — unless its select was won meanwhile (claim).
+  template <class Ready>
+  static bool park(detail::parking_spot& spot, waiter* w, Ready ready) {
+    if (detail::current_executor() == nullptr) {
+      throw usage_error(
+          "cosync::spsc_channel: send/recv must be awaited on an executor thread (try_ forms elsewhere)");
+    }
+    spot.park(*w);
+    return !(ready() && spot.withdraw(*w) && w->claim());
+  }
+
+  // At teardown the channel may be gone: it orphaned its waiters first.
+  static bool withdraw(detail::parking_spot& spot, waiter* w) noexcept {
+    if (w == nullptr || (detail::tearing_down() && detail::waiter_access::orphaned(*w))) {
+      return false;
+    }
+    return spot.withdraw(*w);
+  }
 
   spsc_ring<T> ring_;
   detail::parking_spot sender_;    // a send waiting for room

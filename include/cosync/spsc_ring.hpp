@@ -38,6 +38,7 @@
 /// store. The cached copies are plain variables owned by one thread.
 
 #include <cosync/config.hpp>
+#include <cosync/error.hpp>
 
 #include <algorithm>
 #include <array>
@@ -51,7 +52,6 @@
 #include <new>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -91,7 +91,7 @@ class spsc_ring {
   }
 
   /// Makes a ring holding `capacity` elements, rounded up to a power of two.
-  /// Throws std::invalid_argument for 0, std::length_error above max_capacity(), and
+  /// Throws cosync::capacity_error for 0 or above max_capacity(), and
   /// std::bad_alloc if the buffer cannot be allocated. This is the ring's only allocation.
   explicit spsc_ring(size_type capacity) : ro_{allocate(checked_capacity(capacity))} {}
 
@@ -312,12 +312,12 @@ class spsc_ring {
 
   static size_type checked_capacity(size_type requested) {
     if (requested == 0) {
-      throw std::invalid_argument("cosync::spsc_ring: capacity must be at least 1");
+      throw capacity_error("cosync::spsc_ring: capacity must be at least 1");
     }
     if (requested > max_capacity()) {
-      throw std::length_error("cosync::spsc_ring: capacity " + std::to_string(requested) +
-                              " exceeds max_capacity() = " + std::to_string(max_capacity()) +
-                              " for this element size");
+      throw capacity_error("cosync::spsc_ring: capacity " + std::to_string(requested) +
+                           " exceeds max_capacity() = " + std::to_string(max_capacity()) +
+                           " for this element size");
     }
     return std::bit_ceil(requested);
   }

@@ -4,6 +4,7 @@
 
 #include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
+#include <cosync/detail/continuation.hpp>
 #include <cosync/detail/frame_allocator.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
@@ -25,7 +26,7 @@ namespace detail {
 template <class T>
 void set_scope(task<T>& t, cancel_scope* scope) noexcept;
 
-/// What every task promise shares: the continuation to resume at the end, and where to resume it.
+/// What every task promise shares: the coroutine to resume at the end, and its home.
 class task_promise_base : public recycled_frame {
  public:
   std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -35,12 +36,8 @@ class task_promise_base : public recycled_frame {
 
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
-      task_promise_base& promise = self.promise();
-      // The awaiting coroutine resumes on its own executor, wherever this task ended up.
-      if (promise.continuation_executor_ != nullptr) {
-        return resume_on(*promise.continuation_executor_, promise.continuation_);
-      }
-      return transfer_to(promise.continuation_);
+      // The awaiting coroutine resumes on its home, wherever this task ended up.
+      return self.promise().continuation_.transfer();
     }
 
     void await_resume() const noexcept {}
@@ -51,13 +48,12 @@ class task_promise_base : public recycled_frame {
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
   /// Called by the awaiter: records who waits, and enforces "awaited exactly once".
-  void start(std::coroutine_handle<> continuation) noexcept {
-    COSYNC_ASSERT(!continuation_, "a cosync::task was awaited twice");
-    continuation_ = continuation;
-    continuation_executor_ = current_executor();
+  void start(std::coroutine_handle<> awaiting) noexcept {
+    COSYNC_ASSERT(!continuation_.coroutine, "a cosync::task was awaited twice");
+    continuation_ = continuation::here(awaiting);
   }
 
-  [[nodiscard]] bool started() const noexcept { return static_cast<bool>(continuation_); }
+  [[nodiscard]] bool started() const noexcept { return static_cast<bool>(continuation_.coroutine); }
 
   /// The cancel scope this task runs under (cancellation.hpp): set by a task group or a timeout,
   /// otherwise inherited from the awaiting coroutine when first awaited.
@@ -74,8 +70,7 @@ class task_promise_base : public recycled_frame {
   }
 
  private:
-  std::coroutine_handle<> continuation_;
-  executor* continuation_executor_ = nullptr;
+  continuation continuation_;  // who awaits this task, and its home
   cancel_scope* scope_ = nullptr;
   cancel_slot slot_;
   std::exception_ptr exception_;

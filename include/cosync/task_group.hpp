@@ -28,8 +28,8 @@
 
 #include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
+#include <cosync/detail/continuation.hpp>
 #include <cosync/detail/frame_allocator.hpp>
-#include <cosync/detail/parked_queue.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
@@ -78,12 +78,12 @@ class task_group {
   /// until its first suspension before spawn() returns (no queueing; a child that completes
   /// synchronously recycles its frame straight away). Throws cosync::cancelled if the group is
   /// being cancelled, cosync::usage_error if it has already ended or off-executor.
-  void spawn(task<void> child) { start(here(), std::move(child), true); }
+  void spawn(task<void> child) { start(home(), std::move(child), true); }
 
   /// Runs `child` in the group on executor `executor`, queued there (it starts soon, after the
   /// spawner suspends if it is the same executor). cosync::usage_error if out of range.
   void spawn_on(std::size_t executor, task<void> child) {
-    detail::executor& e = here();
+    detail::executor& e = home();
     if (executor >= detail::executor_count(e)) {
       throw usage_error("cosync::task_group::spawn_on: executor " + std::to_string(executor) + " of " +
                         std::to_string(detail::executor_count(e)));
@@ -94,7 +94,7 @@ class task_group {
   /// Runs `child` in the group on an executor the group picks: round-robin over the runtime's
   /// executors, per group (cheap, and spreads a fan-out evenly without measuring load).
   void spawn_anywhere(task<void> child) {
-    detail::executor& e = here();
+    detail::executor& e = home();
     const std::size_t n = next_executor_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter
     start(detail::peer(e, n % detail::executor_count(e)), std::move(child), false);
   }
@@ -112,7 +112,7 @@ class task_group {
 
   task_group(bool supervising, detail::cancel_scope* parent) : supervising_{supervising}, scope_{parent} {}
 
-  static detail::executor& here();
+  static detail::executor& home();
   void start(detail::executor& target, task<void> child, bool eager);
   // A child's or the body's exception (any thread).
   void note_failure(std::exception_ptr e);
@@ -128,8 +128,7 @@ class task_group {
     task_group& group;
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-      group.joiner_ = h;
-      group.joiner_home_ = detail::current_executor();
+      group.joiner_ = detail::continuation::here(h);
       // acq_rel: pairs with child_finished()'s; the joiner fields are published before the decrement.
       return group.live_.fetch_sub(1, std::memory_order_acq_rel) != 1;
     }
@@ -141,8 +140,7 @@ class task_group {
   detail::cancel_scope scope_;
   std::atomic<std::size_t> live_{1};  // running children + 1 for the body until it joins
   std::atomic<std::size_t> next_executor_{0};
-  std::coroutine_handle<> joiner_;
-  detail::executor* joiner_home_ = nullptr;
+  detail::continuation joiner_;  // with_task_group's coroutine, waiting for the last child
   std::mutex mutex_;
   // ---- guarded by mutex_ ----
   detail::group_child_promise* children_ = nullptr;

@@ -2,7 +2,9 @@
 
 /// cosync::when_all: await several operations at once and collect all their results.
 
+#include <cosync/detail/awaitable_traits.hpp>
 #include <cosync/detail/completion_task.hpp>
+#include <cosync/detail/continuation.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 
@@ -19,42 +21,23 @@
 namespace cosync {
 namespace detail {
 
-/// The awaiter an awaitable yields under `co_await` (member operator co_await, or itself).
-template <class A>
-decltype(auto) get_awaiter(A&& awaitable) {
-  if constexpr (requires { std::forward<A>(awaitable).operator co_await(); }) {
-    return std::forward<A>(awaitable).operator co_await();
-  } else {
-    return std::forward<A>(awaitable);
-  }
-}
-
-template <class A>
-using await_result_t = decltype(std::declval<decltype(get_awaiter(std::declval<A>()))&>().await_resume());
-
-/// A result as when_all returns it: void becomes std::monostate, references stay references.
-template <class A>
-using when_all_value_t =
-    std::conditional_t<std::is_void_v<await_result_t<A>>, std::monostate, await_result_t<A>>;
-
 /// Shared by one when_all and its children: how many are still running, and who waits.
 struct when_all_counter {
   static constexpr std::size_t no_error = ~std::size_t{0};
 
   std::atomic<std::size_t> remaining{0};
   std::atomic<std::size_t> first_error{no_error};
-  std::coroutine_handle<> parent;
-  executor* parent_executor = nullptr;
+  continuation parent;
 
   /// A child finished: the last one to finish (counting the parent's own share) resumes the
-  /// parent on the parent's executor.
+  /// parent on its home.
   std::coroutine_handle<> child_done() noexcept {
     // acq_rel: each child's result is written before its decrement (release), and the last
     // decrementer must see every other child's result before the parent reads them (acquire).
     if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) {
       return std::noop_coroutine();
     }
-    return parent_executor != nullptr ? resume_on(*parent_executor, parent) : parent;
+    return parent.transfer();
   }
 
   void note_error(std::size_t index) noexcept {
@@ -96,8 +79,7 @@ template <class StartAll>
 bool when_all_suspend(when_all_counter& counter, std::size_t children, std::coroutine_handle<> parent,
                       StartAll start_all) {
   counter.remaining.store(children + 1, std::memory_order_relaxed);
-  counter.parent = parent;
-  counter.parent_executor = current_executor();
+  counter.parent = continuation::here(parent);
   start_all();
   // The parent's own share: if every child is already done, continue without suspending.
   return counter.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1;

@@ -171,7 +171,7 @@ TEST_CASE("try operations on plain threads race with parked coroutines without l
         u64 v = (u64{p} << 32) | j;
         if (j % 3 == 0) {
           u64 batch[2] = {v, v + 1};
-          const std::size_t sent = j + 1 < per_thread ? ch.try_send_n(std::begin(batch), 2) : 0;
+          const std::size_t sent = j + 1 < per_thread ? ch.try_send_n(std::span{batch}) : 0;
           j += sent;
           if (sent == 0) {
             wait();

@@ -51,8 +51,8 @@ TEMPLATE_TEST_CASE("try_send and try_recv say ok, full, empty and closed", "[cha
   CHECK_FALSE(ch.try_recv().has_value());
 }
 
-TEST_CASE("an impossible channel capacity throws std::length_error", "[channel][unit]") {
-  CHECK_THROWS_AS(channel<int>{channel<int>::max_capacity + 1}, std::length_error);
+TEST_CASE("an impossible channel capacity throws cosync::capacity_error", "[channel][unit]") {
+  CHECK_THROWS_AS(channel<int>{channel<int>::max_capacity() + 1}, cosync::capacity_error);
 }
 
 TEST_CASE("a rendezvous channel's try operations find no partner", "[channel][unit]") {
@@ -150,14 +150,14 @@ COSYNC_TEST_CASE("close wakes every parked receiver with nullopt and every parke
   CHECK_FALSE((co_await full.recv()).has_value());
 }
 
-COSYNC_TEST_CASE("cancel withdraws a parked recv, but a recv already handed a value keeps it",
+COSYNC_TEST_CASE("withdraw takes back a parked recv, but a recv already handed a value keeps it",
                  "[channel][unit]") {
   channel<int> ch{1};
   auto parked = ch.recv();
   CHECK_FALSE(parked.await_ready());
   // Park it by hand (as a select or task group would), then withdraw it: nothing consumed.
   CHECK(parked.await_suspend(std::noop_coroutine()));
-  CHECK(parked.cancel());
+  CHECK(parked.withdraw());
   CHECK(ch.try_send(5) == try_status::ok);
   int out = 0;
   CHECK(ch.try_recv(out) == try_status::ok);
@@ -166,7 +166,7 @@ COSYNC_TEST_CASE("cancel withdraws a parked recv, but a recv already handed a va
   auto handed = ch.recv();
   CHECK(handed.await_suspend(std::noop_coroutine()));
   CHECK(ch.try_send(7) == try_status::ok);  // goes straight to the parked receiver
-  CHECK_FALSE(handed.cancel());             // too late: the value is its
+  CHECK_FALSE(handed.withdraw());           // too late: the value is its
   CHECK(handed.await_resume() == 7);
   co_return;
 }
@@ -283,12 +283,12 @@ TEST_CASE("try_send_n sends what fits and leaves the rest untouched", "[channel]
   for (int i = 0; i < 5; ++i) {
     batch.push_back(std::make_unique<int>(i));
   }
-  CHECK(ch.try_send_n(batch.begin(), batch.size()) == 3);
+  CHECK(ch.try_send_n(std::span{batch}) == 3);
   CHECK(batch[2] == nullptr);
   REQUIRE(batch[3] != nullptr);
   CHECK(*batch[3] == 3);
   ch.close();
-  CHECK(ch.try_send_n(batch.begin() + 3, 2) == 0);
+  CHECK(ch.try_send_n(std::span{batch}.subspan(3, 2)) == 0);
   CHECK(batch[3] != nullptr);
 }
 

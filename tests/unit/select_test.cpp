@@ -307,8 +307,9 @@ TEST_CASE("a select over an empty range throws usage_error", "[select][unit]") {
   CHECK_THROWS_AS(cosync::select(std::span{none}), cosync::usage_error);
 }
 
-COSYNC_TEST_CASE("cancelling a parked select withdraws every case, and a select already won returns its case",
-                 "[select][unit]") {
+COSYNC_TEST_CASE(
+    "withdrawing a parked select withdraws every case, and a select already won returns its case",
+    "[select][unit]") {
   channel<int> a{1};
   channel<int> b{1};
   using awaiter = decltype(cosync::select(a.recv(), b.recv(), cosync::after(1h)));
@@ -327,7 +328,7 @@ COSYNC_TEST_CASE("cancelling a parked select withdraws every case, and a select 
   };
   auto canceller = [&]() -> task<bool> {
     co_await cosync::sleep_for(2ms);
-    co_return parked != nullptr && parked->cancel();
+    co_return parked != nullptr && parked->withdraw();
   };
   auto [outcome, did_cancel] = co_await cosync::when_all(selector(), canceller());
   CHECK(did_cancel);
@@ -338,11 +339,11 @@ COSYNC_TEST_CASE("cancelling a parked select withdraws every case, and a select 
   CHECK(a.try_recv() == std::optional<int>{1});
   CHECK(b.try_recv() == std::optional<int>{2});
 
-  // Won first, cancelled after: cancel says no, the value is returned.
+  // Won first, withdrawn after: withdraw says no, the value is returned.
   auto late_canceller = [&]() -> task<bool> {
     co_await cosync::sleep_for(2ms);
     co_await a.send(7);  // wakes the select (posted to this executor, not yet run)
-    co_return parked != nullptr && parked->cancel();
+    co_return parked != nullptr && parked->withdraw();
   };
   auto [outcome2, did_cancel2] = co_await cosync::when_all(selector(), late_canceller());
   CHECK_FALSE(did_cancel2);

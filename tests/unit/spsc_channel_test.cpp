@@ -35,8 +35,8 @@ TEST_CASE("a refused try_send leaves a move-only value with the caller", "[spsc_
   CHECK(*keep == 2);
 }
 
-TEST_CASE("a capacity of zero throws std::invalid_argument", "[spsc_channel][unit]") {
-  CHECK_THROWS_AS(spsc_channel<int>{0}, std::invalid_argument);
+TEST_CASE("a capacity of zero throws cosync::capacity_error", "[spsc_channel][unit]") {
+  CHECK_THROWS_AS(spsc_channel<int>{0}, cosync::capacity_error);
 }
 
 COSYNC_TEST_CASE("recv waits for a send, and send waits for room, in FIFO order", "[spsc_channel][unit]") {

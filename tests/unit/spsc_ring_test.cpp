@@ -70,17 +70,18 @@ TEST_CASE("a ring's capacity is the request rounded up to a power of two", "[sps
   CHECK(spsc_ring<int>{1025}.capacity() == 2048);
 }
 
-TEST_CASE("a capacity of zero throws std::invalid_argument with a message", "[spsc_ring][unit]") {
-  CHECK_THROWS_AS(spsc_ring<int>{0}, std::invalid_argument);
+TEST_CASE("a capacity of zero throws cosync::capacity_error with a message", "[spsc_ring][unit]") {
+  CHECK_THROWS_AS(spsc_ring<int>{0}, cosync::capacity_error);
   CHECK_THROWS_WITH(spsc_ring<int>{0}, cosync::test::contains("capacity must be at least 1"));
 }
 
-TEST_CASE("a capacity whose buffer cannot be represented throws std::length_error", "[spsc_ring][unit]") {
+TEST_CASE("a capacity whose buffer cannot be represented throws cosync::capacity_error",
+          "[spsc_ring][unit]") {
   using big = std::array<char, 4096>;
   const std::size_t too_many = spsc_ring<big>::max_capacity() + 1;
-  CHECK_THROWS_AS(spsc_ring<big>{too_many}, std::length_error);
+  CHECK_THROWS_AS(spsc_ring<big>{too_many}, cosync::capacity_error);
   CHECK_THROWS_WITH(spsc_ring<big>{too_many}, cosync::test::contains("exceeds max_capacity()"));
-  CHECK_THROWS_AS(spsc_ring<int>{~std::size_t{0}}, std::length_error);
+  CHECK_THROWS_AS(spsc_ring<int>{~std::size_t{0}}, cosync::capacity_error);
   CHECK(spsc_ring<big>::max_capacity() * sizeof(big) <= static_cast<std::size_t>(PTRDIFF_MAX));
 }
 

@@ -5,6 +5,7 @@
 #include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 

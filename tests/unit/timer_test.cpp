@@ -2,6 +2,7 @@
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
 #include <cosync/task.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 

@@ -19,6 +19,7 @@
 // path.
 
 #include <cosync/config.hpp>
+#include <cosync/detail/spin_wait.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,30 +29,9 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <thread>
 #include <utility>
 
 namespace cosync::detail {
-
-/// Waits for another thread's few-instruction step: pause a while, then give up the CPU (the
-/// other thread may have been preempted).
-class spin_wait {
- public:
-  void pause() noexcept {
-    if (++count_ < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      asm volatile("yield");
-#endif
-    } else {
-      std::this_thread::yield();
-    }
-  }
-
- private:
-  unsigned count_ = 0;
-};
 
 template <class T>
 class channel_buffer {

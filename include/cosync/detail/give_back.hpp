@@ -21,25 +21,15 @@ void give_back(T& value, T* source) noexcept {
   }
 }
 
-template <class Awaiter>
-class awaiter_ref;
-
-/// The value a send awaiter owns (CRTP base of both channels' send awaiters): moved or copied in
-/// once, and handed back to the object it was moved from when the send did not happen — but only
-/// if the awaiter was awaited in the expression that made it (`operator co_await() &&`), where
-/// that object is known to be alive still.
-template <class Awaiter, class T>
+/// The value a send case owns (both channels' send cases): moved or copied in once, and handed
+/// back to the object it was moved from when the send did not happen — but only if the send was
+/// awaited in the expression that made it (`co_await ch.send(...)`, or a select awaited where it
+/// is made), where that object is known to be alive still.
+template <class T>
 class owned_value {
  public:
-  /// `co_await ch.send(...)`: awaited where it was made, so a value not sent can go back.
-  awaiter_ref<Awaiter> operator co_await() && noexcept {
-    give_back_ = true;
-    return awaiter_ref<Awaiter>{static_cast<Awaiter&>(*this)};
-  }
-  /// A stored send: it keeps a value it did not send (see unsent()).
-  awaiter_ref<Awaiter> operator co_await() & noexcept {
-    return awaiter_ref<Awaiter>{static_cast<Awaiter&>(*this)};
-  }
+  /// Awaited where it was made: a value not sent may go back (cosync::case_access calls it).
+  void allow_give_back() noexcept { give_back_ = true; }
 
  protected:
   owned_value(T&& value, T* source) noexcept : value_{std::move(value)}, source_{source} {}
@@ -51,14 +41,12 @@ class owned_value {
   owned_value& operator=(owned_value&&) = delete;
   ~owned_value() = default;
 
-  /// For the awaiter's destructor: hands the value back if it was not sent.
+  /// For the case's destructor: hands the value back if it was not sent.
   void give_back_unless_sent(bool sent) noexcept {
     if (give_back_ && !sent) {
       give_back(value_, source_);
     }
   }
-  /// A select awaited where it is made (see select_awaiter::operator co_await).
-  void allow_give_back() noexcept { give_back_ = true; }
 
   T value_;
 

@@ -2,7 +2,7 @@
 
 // Parking a coroutine until a condition another thread makes true, without a lost wakeup.
 // This file holds cosync's StoreLoad fence and the argument for it; the executor's sleep/wake
-// protocol (src/wakeup.hpp) and the channels' parked senders and receivers both rest on it.
+// protocol (src/wakeup.hpp) and spsc_channel's parked senders and receivers both rest on it.
 //
 // The race: a waiter checks its condition (data in a ring, space in a ring), finds it false, and
 // suspends. The other side makes the condition true just after the check and sees nobody to wake:
@@ -26,7 +26,9 @@
 // only decides whether a wakeup is sent (liveness); every datum handed over is still ordered by
 // its structure's own release/acquire pairs, which TSan does check.
 
-#include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/continuation.hpp>
+#include <cosync/detail/spin_wait.hpp>
+#include <cosync/wait.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -43,7 +45,10 @@ inline void store_load_fence() noexcept {
 #pragma GCC diagnostic pop
 }
 
-/// Room for one parked coroutine (one side of an SPSC structure), with the protocol above.
+/// Room for one parked waiter (one side of an SPSC structure), with the protocol above. The spot's
+/// word holds the waiter: taking it out with a CAS decides between the notifier and the waiter
+/// withdrawing itself (after a cancellation, or when its select was won elsewhere); a waiter in a
+/// select must also win its race (cosync::waiter::claim).
 ///
 /// The notifier wakes the waiter only if the condition still holds when it looks (notify_if):
 /// otherwise the waiter already consumed what this notifier published — on its lock-free path,
@@ -53,50 +58,66 @@ inline void store_load_fence() noexcept {
 /// still true when the waiter runs.
 class parking_spot {
  public:
-  /// Waiter, P1–P2: parks `waiter`, to be resumed on `home`. `waiter` is the awaiter's own copy of
-  /// the handle: orphan() clears it at teardown. The caller then re-checks (P3) and, if the
-  /// condition already holds, calls unpark_self().
-  void park(std::coroutine_handle<>& waiter, executor& home) noexcept {
-    home_ = &home;
-    owner_ = &waiter;
-    parked_.store(waiter.address(), std::memory_order_release);  // publishes home_ too
+  /// Waiter, P1–P2: parks `w`. The caller then re-checks (P3) and, if the condition already
+  /// holds, withdraws.
+  void park(waiter& w) noexcept {
+    word_.store(&w, std::memory_order_release);  // release: the notifier reads w after taking it
     store_load_fence();
   }
 
-  /// Waiter: takes itself back. True if it did (it must not suspend); false if a notifier took
-  /// it first (it will be resumed, so it must suspend).
-  [[nodiscard]] bool unpark_self(std::coroutine_handle<> waiter) noexcept {
-    void* expected = waiter.address();
-    return parked_.compare_exchange_strong(expected, nullptr, std::memory_order_relaxed);
+  /// Waiter (or its cancellation, any thread): takes `w` back. True if it did; false if a notifier
+  /// took it first — then this waits until that notifier is done with `w` (a few instructions), so
+  /// that `w` may be destroyed as soon as this returns.
+  [[nodiscard]] bool withdraw(waiter& w) noexcept {
+    void* expected = &w;
+    // relaxed: on success nothing is handed over; on failure the acquire loads below order.
+    if (word_.compare_exchange_strong(expected, nullptr, std::memory_order_relaxed)) {
+      return true;
+    }
+    spin_wait spin;
+    while (word_.load(std::memory_order_acquire) == busy()) {  // acquire: pairs with notify_if's release
+      spin.pause();
+    }
+    return false;
   }
 
-  /// Notifier, N2–N3, after making the condition true: wakes the parked waiter, if any and if
-  /// `still_ready()` holds, on its own executor.
+  /// Notifier, N2–N3, after making the condition true: completes the parked waiter, if any and if
+  /// `still_ready()` holds, by waking it on its home executor.
   template <class Ready>
   void notify_if(Ready still_ready) {
     store_load_fence();
-    if (parked_.load(std::memory_order_relaxed) == nullptr || !still_ready()) {
+    void* parked = word_.load(std::memory_order_relaxed);
+    if (parked == nullptr || parked == busy() || !still_ready()) {
       return;
     }
-    if (void* waiter = parked_.exchange(nullptr, std::memory_order_acquire); waiter != nullptr) {
-      post(*home_, std::coroutine_handle<>::from_address(waiter));
+    // acquire: pairs with park()'s release, so w's fields are visible.
+    if (!word_.compare_exchange_strong(parked, busy(), std::memory_order_acquire)) {
+      return;  // withdrawn (or taken by another notifier: close) meanwhile
+    }
+    waiter& w = *static_cast<waiter*>(parked);
+    const bool won = w.claim();
+    const continuation next = waiter_access::continuation_of(w);
+    word_.store(nullptr, std::memory_order_release);  // release: we are done reading w
+    if (won) {
+      next.resume();
     }
   }
 
-  /// Teardown only (single-threaded): forgets a parked waiter and clears its awaiter's handle, so
-  /// that the awaiter, destroyed after this spot, does not come back to it.
+  /// Teardown only (single-threaded): forgets a parked waiter and marks it orphaned, so that its
+  /// case, destroyed after this spot, does not come back to it.
   void orphan() noexcept {
-    if (parked_.exchange(nullptr, std::memory_order_relaxed) != nullptr) {
-      *owner_ = {};
+    if (void* parked = word_.exchange(nullptr, std::memory_order_relaxed); parked != nullptr) {
+      waiter_access::orphan(*static_cast<waiter*>(parked));
     }
   }
 
-  [[nodiscard]] bool occupied() const noexcept { return parked_.load(std::memory_order_relaxed) != nullptr; }
+  [[nodiscard]] bool occupied() const noexcept { return word_.load(std::memory_order_relaxed) != nullptr; }
 
  private:
-  std::atomic<void*> parked_{nullptr};
-  executor* home_ = nullptr;                  // written before parked_ (release), read after taking it
-  std::coroutine_handle<>* owner_ = nullptr;  // the parked awaiter's handle (for orphan())
+  // The word's value while a notifier holds the waiter it took (never a waiter's address).
+  void* busy() const noexcept { return const_cast<parking_spot*>(this); }
+
+  std::atomic<void*> word_{nullptr};  // null, a parked waiter, or busy()
 };
 
 }  // namespace cosync::detail

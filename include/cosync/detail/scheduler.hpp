@@ -66,27 +66,23 @@ inline thread_local std::uintptr_t stack_floor = 0;
 
 namespace cosync::detail {
 
-/// A deadline registered with an executor's timer heap. It lives inside the awaiter that waits
+/// A deadline registered with an executor's timer heap. It lives inside the operation that waits
 /// for it, so arming a timer allocates nothing.
 struct timer_node {
   static constexpr std::size_t not_armed = ~std::size_t{0};
 
   std::chrono::steady_clock::time_point deadline;
-  std::coroutine_handle<> waiter;
-  executor* owner = nullptr;
-  std::size_t heap_index = not_armed;  // position in the owner's heap while armed
-  /// Called (on the owner's thread) instead of resuming `waiter` when set: a select's timer
-  /// case must win its select's race before it may resume anyone.
-  void (*on_fire)(timer_node&) = nullptr;
+  executor* home = nullptr;                // the executor whose heap holds it (set by arm_timer)
+  std::size_t heap_index = not_armed;      // position in the home's heap while armed
+  void (*on_fire)(timer_node&) = nullptr;  // run on the home's thread once the deadline passes
 
   [[nodiscard]] bool armed() const noexcept { return heap_index != not_armed; }
 };
 
-/// Arms `node` on `owner` (the calling thread's executor): its waiter is resumed there once
-/// the deadline has passed. O(log n).
-void arm_timer(executor& owner, timer_node& node);
+/// Arms `node` on `home` (the calling thread's executor). O(log n).
+void arm_timer(executor& home, timer_node& node);
 
-/// Disarms `node` if it is still armed; on its owner's thread (or during shutdown). O(log n).
-void cancel_timer(timer_node& node) noexcept;
+/// Disarms `node` if it is still armed; on its home's thread (or during shutdown). O(log n).
+void disarm_timer(timer_node& node) noexcept;
 
 }  // namespace cosync::detail
