@@ -233,7 +233,6 @@ void executor::cancel_parked(const cancel_scope& scope) {
 }
 
 void executor::arm(timer_node& node) {
-  node.home = this;
   timers_.push(node);
 }
 
@@ -282,9 +281,9 @@ void arm_timer(executor& home, timer_node& node) {
   home.arm(node);
 }
 
-void disarm_timer(timer_node& node) noexcept {
+void disarm_timer(executor& home, timer_node& node) noexcept {
   if (node.armed()) {
-    node.home->disarm(node);
+    home.disarm(node);
   }
 }
 

@@ -64,7 +64,7 @@ class cancel_scope {
   bool root_ = false;
 };
 
-/// A hook armed under a root scope: linked into its executor's list (owner thread only, no
+/// A hook armed under a root scope: linked into its executor's list (that thread only, no
 /// atomics), where shutdown's per-executor sweep finds it (src/executor.cpp, cancel_parked).
 struct parked_hook {
   parked_hook* prev;

@@ -14,6 +14,7 @@
 #include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
 #include <cosync/wait.hpp>
+#include <cosync/waitable.hpp>
 
 #include <cstddef>
 #include <optional>

@@ -17,4 +17,5 @@
 #include <cosync/timer.hpp>
 #include <cosync/try_status.hpp>
 #include <cosync/wait.hpp>
+#include <cosync/waitable.hpp>
 #include <cosync/when_all.hpp>

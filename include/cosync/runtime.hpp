@@ -51,9 +51,9 @@ struct runtime_config {
   /// used. A full ring never drops or blocks: the excess waits in the sender's overflow list.
   std::size_t mesh_ring_capacity = 1024;
   /// How long an executor that has run out of work keeps polling its rings before it blocks in
-  /// the backend. Blocking and being woken costs ~25 µs on the VMs we measure on, so a short
-  /// spin keeps back-and-forth traffic off that path; 0 blocks at once. An executor with no
-  /// work at all spins once, then uses no CPU.
+  /// the backend. Blocking and being woken costs a system call on each side and a scheduler
+  /// round trip, so a short spin keeps back-and-forth traffic off that path; 0 blocks at once. An executor
+  /// with no work at all spins once, then uses no CPU.
   std::chrono::nanoseconds idle_spin = std::chrono::microseconds{25};
   /// How long the destructor's shutdown lets cancelled coroutines unwind before it destroys what
   /// is still suspended (see runtime::shutdown).

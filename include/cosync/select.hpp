@@ -171,6 +171,9 @@ class [[nodiscard]] range_select_awaiter {
     if (cases.empty()) {
       throw usage_error("cosync::select over an empty range would never complete");
     }
+    if (cases.size() > detail::max_select_cases) {
+      throw usage_error("cosync::select over too many cases");
+    }
   }
   range_select_awaiter(const range_select_awaiter&) = delete;
   range_select_awaiter& operator=(const range_select_awaiter&) = delete;

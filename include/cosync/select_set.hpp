@@ -72,6 +72,9 @@ class select_set {
     if (state_ != state::building) {
       throw usage_error("cosync::select_set: add after the set was selected");
     }
+    if (cases_.size() == detail::max_select_cases) {
+      throw usage_error("cosync::select_set: too many cases");
+    }
     if (std::is_same_v<case_type, default_case_t> && has_default_) {
       throw usage_error("cosync::select_set takes at most one default_case");
     }

@@ -8,24 +8,9 @@
 /// use is undefined. The roles may move between threads only across a synchronisation that
 /// orders the old owner's last call before the new owner's first (a thread join, a mutex).
 ///
-/// Algorithm: Lamport's ring with free-running indices, plus the cached-index refinement of
-/// rigtorp/SPSCQueue and Seastar's smp queues: each side keeps a private copy of the other
-/// side's index and reads the shared one only when its copy says "full" (producer) or "empty"
-/// (consumer). While the ring is neither nearly full nor nearly empty, the two threads touch no
-/// common index line at all; the only shared traffic is the slots themselves.
-///
-/// Layout (each box is its own cache_line_size-aligned line, written by the thread named):
-///
-///   [ slots_, mask_ ]  read-only after construction
-///   [ tail_         ]  producer writes, consumer reads when its cache runs dry
-///   [ head_cache_   ]  producer only: last head_ it saw
-///   [ head_         ]  consumer writes, producer reads when its cache says full
-///   [ tail_cache_   ]  consumer only: last tail_ it saw
-///   slots_ -> [ T | T | ... ]  capacity() slots, its own aligned allocation
-///
-/// Indices run freely over std::size_t and are reduced with `& mask_` on access; since the
-/// capacity is a power of two no larger than 2^62, `tail - head` is exact across wrap-around, and
-/// every one of the capacity() slots is usable (no slot is sacrificed to tell full from empty).
+/// Algorithm: Lamport's ring with free-running indices and a cached copy of the other side's
+/// index on each side (rigtorp/SPSCQueue, Seastar); every index and cache on its own line. The
+/// layout and why are in docs/design/ring.md; the ordering argument is here, next to the code.
 ///
 /// Memory ordering (the only edges; every other access is relaxed or private):
 ///   (P1) producer: construct slots_[t], then store-release tail_ = t + 1.

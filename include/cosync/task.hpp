@@ -109,7 +109,7 @@ class task_promise<void> final : public task_promise_base {
 /// A lazily started coroutine producing a T (a value, a reference, or nothing for void).
 ///
 /// - Lazy: the body starts when the task is awaited, on the awaiting coroutine's executor.
-/// - Resumes the awaiting coroutine on the awaiting coroutine's own executor, even if the body
+/// - Resumes the awaiting coroutine on its home executor, even if the body
 ///   moved elsewhere (switch_to), by symmetric transfer when both are on the same executor, so
 ///   long chains of synchronously completing awaits do not grow the stack.
 /// - An exception escaping the body is rethrown from `co_await`.

@@ -26,11 +26,11 @@ class deadline_timer {
     node_.deadline = deadline;
     node_.scope = &scope;
     node_.on_fire = &fire;
-    arm_timer(*current_executor(), node_);
+    arm_timer(home_, node_);
   }
   deadline_timer(const deadline_timer&) = delete;
   deadline_timer& operator=(const deadline_timer&) = delete;
-  ~deadline_timer() { disarm_timer(node_); }
+  ~deadline_timer() { disarm_timer(home_, node_); }
 
   [[nodiscard]] bool fired() const noexcept { return node_.fired; }
 
@@ -46,6 +46,7 @@ class deadline_timer {
     n.scope->request_stop();  // runs the cancellation hooks of everything waiting below
   }
 
+  executor& home_ = *current_executor();
   node node_;
 };
 

@@ -9,6 +9,7 @@
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 #include <cosync/wait.hpp>
+#include <cosync/waitable.hpp>
 
 #include <chrono>
 
@@ -26,21 +27,32 @@ using steady_clock = std::chrono::steady_clock;
 /// - Needs an executor thread to park on (cosync::usage_error otherwise).
 class timer_op {
  public:
-  explicit timer_op(steady_clock::time_point deadline) noexcept : fixed_{true} { node_.deadline = deadline; }
-  explicit timer_op(steady_clock::duration after) noexcept : after_{after} {}
+  explicit timer_op(steady_clock::time_point deadline) noexcept {
+    node_.deadline = deadline;
+    node_.on_fire = &fire;
+  }
+  explicit timer_op(steady_clock::duration after) noexcept {
+    node_.deadline = steady_clock::time_point{after};  // relative until it parks (on_fire unset)
+  }
   /// Movable until it parks (so that select() can hold it).
-  timer_op(timer_op&& other) noexcept : after_{other.after_}, fixed_{other.fixed_} {
+  timer_op(timer_op&& other) noexcept {
     COSYNC_ASSERT(!other.node_.armed(), "cosync: a timer moved while armed");
     node_.deadline = other.node_.deadline;
+    node_.on_fire = other.node_.on_fire;
   }
   timer_op& operator=(timer_op&&) = delete;
-  ~timer_op() { detail::disarm_timer(node_); }
+  ~timer_op() { withdraw(); }
 
  private:
   friend struct case_access;
 
+  // A relative timer (after) keeps its duration in the deadline's place until it parks: a
+  // sleeping coroutine's frame holds one of these, so every byte counts.
+  [[nodiscard]] bool relative() const noexcept { return node_.on_fire == nullptr; }
+
   bool try_complete() const noexcept {
-    return fixed_ ? node_.deadline <= steady_clock::now() : after_ <= steady_clock::duration::zero();
+    return relative() ? node_.deadline.time_since_epoch() <= steady_clock::duration::zero()
+                      : node_.deadline <= steady_clock::now();
   }
   void park(waiter& w) {
     detail::executor* home = detail::current_executor();
@@ -48,15 +60,20 @@ class timer_op {
       throw usage_error(
           "cosync: a timer (sleep_for, sleep_until, after, at) must be awaited on an executor thread");
     }
-    if (!fixed_) {
-      node_.deadline = detail::deadline_after(after_);
+    if (relative()) {
+      node_.deadline = detail::deadline_after(node_.deadline.time_since_epoch());
+      node_.on_fire = &fire;
     }
     node_.parked = &w;
-    node_.on_fire = &fire;
     detail::arm_timer(*home, node_);
   }
-  // On the home's thread only (the waiting core withdraws a timer after its wait resumes).
-  void withdraw() noexcept { detail::disarm_timer(node_); }
+  // On the home's thread only (the waiting core withdraws a timer after its wait resumes, while
+  // its waiter, which knows the home, is alive).
+  void withdraw() noexcept {
+    if (node_.armed()) {
+      detail::disarm_timer(*detail::waiter_access::continuation_of(*node_.parked).home, node_);
+    }
+  }
   void result() const noexcept {}
 
   struct node : detail::timer_node {
@@ -72,8 +89,6 @@ class timer_op {
     }
   }
 
-  steady_clock::duration after_{};
-  bool fixed_ = false;
   node node_{};
 };
 

@@ -29,18 +29,17 @@
 ///    returns, no completer touches the operation or `w` again.
 /// 3. park() either registers or throws (registering nothing).
 ///
-/// cosync::waitable<Case> makes a case awaitable on its own (cancellable, resumed on its home
-/// executor); cosync::select takes it among other cases.
+/// cosync::waitable<Case> (cosync/waitable.hpp) makes a case awaitable on its own (cancellable,
+/// resumed on its home executor); cosync::select takes it among other cases.
 
-#include <cosync/cancellation.hpp>
 #include <cosync/config.hpp>
 #include <cosync/detail/continuation.hpp>
-#include <cosync/detail/give_back.hpp>
 
 #include <atomic>
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -49,15 +48,18 @@ namespace cosync {
 namespace detail {
 
 /// Who completes a wait: undecided until a case (its index) or a cancellation wins it with one
-/// CAS. Shared by every case of a select; a lone wait on a structure without a lock has its own.
-using race_word = std::atomic<std::size_t>;
-inline constexpr std::size_t race_undecided = std::numeric_limits<std::size_t>::max();
-inline constexpr std::size_t race_cancelled = race_undecided - 1;
+/// CAS. Shared by every case of a select; a lone wait that its structure does not decide has its
+/// own. 32 bits: it sits in the frame of every sleeping coroutine.
+using race_word = std::atomic<std::uint32_t>;
+inline constexpr std::uint32_t race_undecided = std::numeric_limits<std::uint32_t>::max();
+inline constexpr std::uint32_t race_cancelled = race_undecided - 1;
+/// The most cases one select may have (their indices are verdicts).
+inline constexpr std::size_t max_select_cases = race_cancelled;
 
 /// Decides `race` for `verdict` (a case's index, or race_cancelled) if nobody has: the one CAS
 /// behind every claim.
-[[nodiscard]] inline bool decide(race_word& race, std::size_t verdict) noexcept {
-  std::size_t expected = race_undecided;
+[[nodiscard]] inline bool decide(race_word& race, std::uint32_t verdict) noexcept {
+  std::uint32_t expected = race_undecided;
   // acq_rel: acquire sees the waiter's setup of its cases; release publishes, with the wake that
   // follows, whatever the winner handed over.
   return race.compare_exchange_strong(expected, verdict, std::memory_order_acq_rel);
@@ -93,15 +95,20 @@ class waiter {
   friend class wake_list;
   friend struct detail::waiter_access;
 
-  waiter(detail::continuation c, detail::race_word* race, std::size_t index) noexcept
+  waiter(detail::continuation c, detail::race_word* race, std::uint32_t index) noexcept
       : continuation_{c}, race_{race}, index_{index} {}
 
-  bool claim_as(std::size_t verdict) noexcept { return race_ == nullptr || detail::decide(*race_, verdict); }
+  bool claim_as(std::uint32_t verdict) noexcept {
+    return race_ == nullptr || detail::decide(*race_, verdict);
+  }
 
+  // Left uninitialised until make() (a waiter lives in every awaiter, most of which never park).
   detail::continuation continuation_;
-  detail::race_word* race_ = nullptr;
-  std::size_t index_ = 0;   // this case's position in its select (0 for a lone wait)
-  waiter* next_ = nullptr;  // wake_list's link
+  union {
+    detail::race_word* race_;  // until claimed
+    waiter* next_;             // once claimed: wake_list's link (nobody reads the race through it again)
+  };
+  std::uint32_t index_;  // this case's position in its select (0 for a lone wait)
 };
 
 /// Waiters to wake once a lock is released (waking one that waits off any executor resumes it
@@ -115,7 +122,7 @@ class wake_list {
   wake_list& operator=(const wake_list&) = delete;
   ~wake_list() { wake_all(); }
 
-  /// `w` must have been claimed, and stay alive until woken.
+  /// `w` must have been claimed (its race link is reused), and stay alive until woken.
   void push(waiter& w) noexcept {
     w.next_ = nullptr;
     (tail_ != nullptr ? tail_->next_ : head_) = &w;
@@ -218,8 +225,12 @@ struct case_access {
 
   /// A send case awaited where it was made may give an unsent value back to its source.
   template <class C>
+  static constexpr bool gives_back = requires(C& c) {
+    c.allow_give_back();
+  };
+  template <class C>
   static void allow_give_back(C& c) noexcept {
-    if constexpr (requires { c.allow_give_back(); }) {
+    if constexpr (gives_back<C>) {
       c.allow_give_back();
     }
   }
@@ -238,168 +249,14 @@ namespace detail {
 
 /// Builds waiters for the engines (a lone wait, a select).
 struct waiter_access {
-  static waiter make(continuation c, race_word* race, std::size_t index) noexcept { return {c, race, index}; }
-  static bool claim_cancelled(waiter& w) noexcept { return w.claim_as(race_cancelled); }
+  static waiter make(continuation c, race_word* race, std::size_t index) noexcept {
+    return {c, race, static_cast<std::uint32_t>(index)};
+  }
   static const continuation& continuation_of(const waiter& w) noexcept { return w.continuation_; }
   /// Teardown: the structure holding `w` is going away; the case must not reach for it again.
   static void orphan(waiter& w) noexcept { w.continuation_.coroutine = {}; }
   static bool orphaned(const waiter& w) noexcept { return !w.continuation_.coroutine; }
 };
 
-/// A case's lock for the lifetime of a scope (nothing for a case without one).
-template <class C>
-class case_lock {
- public:
-  explicit case_lock(C& c) : case_{c} { case_access::lock(c); }
-  case_lock(const case_lock&) = delete;
-  case_lock& operator=(const case_lock&) = delete;
-  ~case_lock() { case_access::unlock(case_); }
-
- private:
-  C& case_;
-};
-
-struct no_race {};
-
 }  // namespace detail
-
-/// A case awaited on its own: `co_await` tries it, parks it if it must wait, and resumes on the
-/// awaiting coroutine's home executor once a completer (or a cancellation) wakes it.
-///
-/// - Lazy; completes without suspending when the case can complete at once.
-/// - Cancellation: in a cancelled scope a wait that would have to park throws cosync::cancelled
-///   having done nothing; a parked one is cancelled when its scope is — unless a completer won
-///   first, whose result it returns (nothing handed over is lost).
-/// - Movable until awaited, never while parked; destroyed while parked (a coroutine destroyed at
-///   shutdown), it withdraws the case.
-template <select_case Case>
-class [[nodiscard]] waitable : public Case {
-  static constexpr bool anywhere = case_access::withdraws_anywhere<Case>;
-
- public:
-  template <class... Args>
-  requires std::is_constructible_v<Case, Args&&...>
-  explicit waitable(Args&&... args) noexcept(std::is_nothrow_constructible_v<Case, Args&&...>)
-      : Case(std::forward<Args>(args)...) {}
-  waitable(waitable&& other) noexcept(std::is_nothrow_move_constructible_v<Case>) : Case(std::move(other)) {
-    COSYNC_ASSERT(!other.parked_, "cosync: a parked operation moved");
-  }
-  waitable& operator=(waitable&&) = delete;
-  ~waitable() {
-    if (parked_) {
-      hook_.disarm();
-      if constexpr (!anywhere) {
-        (void)detail::waiter_access::claim_cancelled(waiter_);  // nothing may complete it now
-      }
-      (void)case_access::withdraw(as_case());
-    }
-  }
-
-  /// `co_await op`: awaited where it was made (a send gives an unsent value back to its source).
-  detail::awaiter_ref<waitable> operator co_await() && noexcept {
-    case_access::allow_give_back(as_case());
-    return detail::awaiter_ref<waitable>{*this};
-  }
-  /// A stored operation, awaited later (a send keeps an unsent value).
-  detail::awaiter_ref<waitable> operator co_await() & noexcept {
-    return detail::awaiter_ref<waitable>{*this};
-  }
-
-  bool await_ready() { return case_access::try_complete(as_case()); }
-
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) {
-    detail::cancel_scope* scope = detail::scope_of(h);
-    waiter_ = detail::waiter_access::make(detail::continuation::here(h), race(), 0);
-    if (!park(scope)) {
-      return false;
-    }
-    hook_.arm(h, scope, this);
-    return true;
-  }
-
-  decltype(auto) await_resume() {
-    if (parked_) {
-      parked_ = false;
-      hook_.disarm();
-      if constexpr (!anywhere) {
-        // acquire: pairs with the claim of whoever won.
-        if (race_.load(std::memory_order_acquire) == detail::race_cancelled) {
-          (void)case_access::withdraw(as_case());  // on its home, as the case requires
-          cancelled_ = true;
-        }
-      }
-    }
-    if (cancelled_) {
-      throw cancelled{};
-    }
-    return case_access::result(as_case());
-  }
-
-  /// From its home while parked, what a cancellation does: takes the operation back — true if it
-  /// did (its coroutine is resumed and this await throws cosync::cancelled), false if a completer
-  /// won (it returns the result).
-  bool withdraw() { return parked_ && cancel_parked(); }
-
- private:
-  Case& as_case() noexcept { return *this; }
-  detail::race_word* race() noexcept {
-    if constexpr (anywhere) {
-      return nullptr;  // the case's structure decides: withdrawing is the claim
-    } else {
-      race_.store(detail::race_undecided, std::memory_order_relaxed);  // relaxed: before parking publishes it
-      return &race_;
-    }
-  }
-
-  // Returns whether to suspend.
-  bool park(detail::cancel_scope* scope) {
-    wake_list wake;  // outlives the lock: the parties a completion unblocked wake after it
-    const detail::case_lock<Case> lock{as_case()};
-    if constexpr (case_access::locked<Case>) {
-      if (case_access::try_complete_locked(as_case(), wake)) {
-        return false;
-      }
-    }
-    if (!detail::may_wait(scope)) {
-      cancelled_ = true;  // nothing done
-      return false;
-    }
-    parked_ = true;
-    try {
-      parked_ = case_access::park(as_case(), waiter_);
-    } catch (...) {
-      parked_ = false;
-      throw;
-    }
-    return parked_;
-  }
-
-  // The cancellation: whoever wins completes. Anywhere: withdrawing under the case's own
-  // synchronisation decides; otherwise the race word does, and the case is withdrawn on resume.
-  bool cancel_parked() {
-    if constexpr (anywhere) {
-      if (!case_access::withdraw(as_case())) {
-        return false;
-      }
-      cancelled_ = true;  // published to the resumed coroutine by wake()
-    } else if (!detail::waiter_access::claim_cancelled(waiter_)) {
-      return false;
-    }
-    waiter_.wake();
-    return true;
-  }
-
-  struct on_cancel {
-    waitable* self;
-    void operator()() const { (void)self->cancel_parked(); }
-  };
-
-  waiter waiter_;
-  [[no_unique_address]] std::conditional_t<anywhere, detail::no_race, detail::race_word> race_{};
-  detail::cancel_hook<on_cancel> hook_;
-  bool parked_ = false;     // owner thread only
-  bool cancelled_ = false;  // set before the wake that resumes the owner
-};
-
 }  // namespace cosync

@@ -191,7 +191,7 @@ class [[nodiscard]] when_all_range_awaiter {
 ///
 /// - Lazy: nothing starts until the returned object is awaited; then each operation is started
 ///   in argument order and runs until its first suspension before the next one starts.
-/// - Resumes the awaiting coroutine on its own executor when the last operation finishes,
+/// - Resumes the awaiting coroutine on its home executor when the last operation finishes,
 ///   wherever that was.
 /// - If any operation throws, the others still run to completion; then the exception of the one
 ///   that failed first is rethrown (the others' exceptions are dropped).

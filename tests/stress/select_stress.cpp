@@ -8,13 +8,19 @@
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
+#include <cosync/select_set.hpp>
+#include <cosync/spsc_channel.hpp>
 #include <cosync/task.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -216,5 +222,133 @@ TEST_CASE("selects, plain operations, timeouts and a close race without losing o
   std::mt19937_64 rng{cosync::test::stress_seed("select stress")};
   for (int round = 0; round < 6; ++round) {
     run_round(rng);
+  }
+}
+
+namespace {
+
+// SPSC channels in selects: a producer per channel on executor 1 sends through plain sends and
+// through selects of a send case against a short timer (a send that loses is retried with the
+// same value), then closes its channel; one consumer on executor 0 selects over the receives of
+// the channels still open, an MPMC channel and a timer, through a select_set rebuilt every round,
+// and some of its selects are cut short by move_on_after (a cancelled select consumed nothing; a
+// select whose case had won returns its value).
+void run_spsc_round(std::mt19937_64& rng) {
+  constexpr std::size_t spsc_channels = 3;
+  constexpr u64 per_channel = 2000;
+  const u64 round_seed = rng();
+  std::vector<std::unique_ptr<cosync::spsc_channel<u64>>> spsc;
+  for (std::size_t i = 0; i < spsc_channels; ++i) {
+    spsc.push_back(std::make_unique<cosync::spsc_channel<u64>>(1 + rng() % 2));
+  }
+  cosync::channel<u64> mpmc{1};
+  cosync::runtime rt{cosync::runtime_config{.executors = 2}};
+
+  auto producer = [&](std::size_t c) -> task<tally> {
+    co_await cosync::switch_to(1);
+    std::mt19937_64 r{round_seed + c};
+    tally t;
+    for (u64 j = 0; j < per_channel; ++j) {
+      const u64 v = (u64{c + 1} << 32) | j;
+      if (r() % 2 == 0) {
+        co_await spsc[c]->send(u64{v});
+      } else {
+        auto value = v;
+        for (;;) {
+          auto sent = co_await cosync::select(spsc[c]->send(std::move(value)),
+                                              cosync::after(std::chrono::microseconds{20}));
+          if (sent.index() == 0) {
+            break;
+          }
+          ++t.timeouts;  // lost to the timer: `value` was given back, retried as it is
+        }
+      }
+      t.add(v);
+    }
+    spsc[c]->close();
+    co_return t;
+  };
+  auto mpmc_producer = [&]() -> task<tally> {
+    co_await cosync::switch_to(1);
+    tally t;
+    for (u64 j = 0; j < per_channel; ++j) {
+      co_await mpmc.send(u64{j});
+      t.add(j);
+    }
+    mpmc.close();
+    co_return t;
+  };
+  auto consumer = [&]() -> task<tally> {
+    std::mt19937_64 r{round_seed ^ 0x5eed};
+    tally t;
+    std::vector<bool> open(spsc_channels + 1, true);
+    auto any_open = [&] { return std::find(open.begin(), open.end(), true) != open.end(); };
+    auto one_select = [&]() -> task<std::optional<u64>> {
+      cosync::select_set set;
+      std::vector<std::size_t> which;  // set index -> channel (spsc_channels = the MPMC one)
+      std::vector<cosync::select_set::case_id<std::optional<u64>>> ids;
+      for (std::size_t c = 0; c <= spsc_channels; ++c) {
+        if (open[c]) {
+          ids.push_back(c < spsc_channels ? set.add(spsc[c]->recv()) : set.add(mpmc.recv()));
+          which.push_back(c);
+        }
+      }
+      const auto timeout = set.add(cosync::after(std::chrono::microseconds{50}));
+      const std::size_t won = co_await set.select();
+      if (won == timeout.index) {
+        co_return std::nullopt;
+      }
+      std::optional<u64> v = set.take(ids[won]);
+      if (!v) {
+        open[which[won]] = false;  // closed and drained
+      }
+      co_return v;
+    };
+    while (any_open()) {
+      std::optional<u64> v;
+      if (r() % 4 == 0) {  // cut short: a cancelled select consumed nothing
+        if (auto got = co_await cosync::move_on_after(std::chrono::microseconds{r() % 30}, one_select())) {
+          v = *got;
+        } else {
+          ++t.timeouts;
+        }
+      } else {
+        v = co_await one_select();
+      }
+      if (v) {
+        t.add(*v);
+      }
+    }
+    co_return t;
+  };
+  auto all_producers = [&]() -> task<tally> {
+    std::vector<task<tally>> producers;
+    for (std::size_t c = 0; c < spsc_channels; ++c) {
+      producers.push_back(producer(c));
+    }
+    producers.push_back(mpmc_producer());
+    tally total;
+    for (const tally& p : co_await cosync::when_all(std::move(producers))) {
+      total += p;
+    }
+    co_return total;
+  };
+  auto run_all = [&]() -> task<std::pair<tally, tally>> {
+    auto [sent, received] = co_await cosync::when_all(all_producers(), consumer());
+    co_return std::pair{sent, received};
+  };
+  const auto [sent, received] = cosync::sync_wait(rt, run_all());
+  CHECK(received.count == sent.count);
+  CHECK(received.sum == sent.sum);
+  CHECK(sent.count == (spsc_channels + 1) * per_channel);
+}
+
+}  // namespace
+
+TEST_CASE("selects over spsc_channel cases, select_sets and cancellations lose and duplicate nothing",
+          "[select][spsc_channel][stress]") {
+  std::mt19937_64 rng{cosync::test::stress_seed("spsc select stress")};
+  for (int round = 0; round < 4; ++round) {
+    run_spsc_round(rng);
   }
 }

@@ -13,6 +13,7 @@
 #include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/wait.hpp>
+#include <cosync/waitable.hpp>
 #include <cosync/when_all.hpp>
 
 #include <algorithm>

@@ -12,7 +12,7 @@ namespace cosync::detail {
 
 struct continuation {
   std::coroutine_handle<> coroutine;
-  executor* home = nullptr;  // null: it waits off any executor and is resumed inline
+  executor* home;  // null: it waits off any executor and is resumed inline
 
   /// `h`, suspending on the calling thread's executor.
   [[nodiscard]] static continuation here(std::coroutine_handle<> h) noexcept {

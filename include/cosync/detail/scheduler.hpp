@@ -72,9 +72,8 @@ struct timer_node {
   static constexpr std::size_t not_armed = ~std::size_t{0};
 
   std::chrono::steady_clock::time_point deadline;
-  executor* home = nullptr;                // the executor whose heap holds it (set by arm_timer)
-  std::size_t heap_index = not_armed;      // position in the home's heap while armed
-  void (*on_fire)(timer_node&) = nullptr;  // run on the home's thread once the deadline passes
+  std::size_t heap_index = not_armed;      // position in its executor's heap while armed
+  void (*on_fire)(timer_node&) = nullptr;  // run on that executor's thread once the deadline passes
 
   [[nodiscard]] bool armed() const noexcept { return heap_index != not_armed; }
 };
@@ -82,7 +81,9 @@ struct timer_node {
 /// Arms `node` on `home` (the calling thread's executor). O(log n).
 void arm_timer(executor& home, timer_node& node);
 
-/// Disarms `node` if it is still armed; on its home's thread (or during shutdown). O(log n).
-void disarm_timer(timer_node& node) noexcept;
+/// Disarms `node` if it is still armed on `home`; on home's thread (or during shutdown). O(log n).
+/// (The node does not record its executor: whoever armed it knows, and a sleeping coroutine's
+/// frame holds one node.)
+void disarm_timer(executor& home, timer_node& node) noexcept;
 
 }  // namespace cosync::detail

@@ -1,0 +1,185 @@
+#pragma once
+
+/// cosync::waitable<Case>: the one cancellable wait. It makes an operation that implements the
+/// waiting core's case interface (cosync/wait.hpp) awaitable on its own — every channel send and
+/// receive, every sleep is one — and is what a user-defined operation returns to be awaited.
+///
+///     cosync::waitable<my_case> my_primitive::ready() { return cosync::waitable<my_case>{*this}; }
+///     co_await p.ready();                                  // alone: cancellable
+///     co_await cosync::select(p.ready(), ch.recv());       // or as a case
+
+#include <cosync/cancellation.hpp>
+#include <cosync/config.hpp>
+#include <cosync/detail/continuation.hpp>
+#include <cosync/detail/give_back.hpp>
+#include <cosync/error.hpp>
+#include <cosync/wait.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <type_traits>
+#include <utility>
+
+namespace cosync {
+namespace detail {
+
+/// A case's lock for the lifetime of a scope (nothing for a case without one).
+template <class C>
+class case_lock {
+ public:
+  explicit case_lock(C& c) : case_{c} { case_access::lock(c); }
+  case_lock(const case_lock&) = delete;
+  case_lock& operator=(const case_lock&) = delete;
+  ~case_lock() { case_access::unlock(case_); }
+
+ private:
+  C& case_;
+};
+
+struct no_race {};
+
+}  // namespace detail
+
+/// A case awaited on its own: `co_await` tries it, parks it if it must wait, and resumes on the
+/// awaiting coroutine's home executor once a completer (or a cancellation) wakes it.
+///
+/// - Lazy; completes without suspending when the case can complete at once.
+/// - Cancellation: in a cancelled scope a wait that would have to park throws cosync::cancelled
+///   having done nothing; a parked one is cancelled when its scope is — unless a completer won
+///   first, whose result it returns (nothing handed over is lost).
+/// - Movable until awaited, never while parked; destroyed while parked (a coroutine destroyed at
+///   shutdown), it withdraws the case.
+template <select_case Case>
+class [[nodiscard]] waitable : public Case {
+  static constexpr bool anywhere = case_access::withdraws_anywhere<Case>;
+
+ public:
+  template <class... Args>
+  requires std::is_constructible_v<Case, Args&&...>
+  explicit waitable(Args&&... args) noexcept(std::is_nothrow_constructible_v<Case, Args&&...>)
+      : Case(std::forward<Args>(args)...) {}
+  waitable(waitable&& other) noexcept(std::is_nothrow_move_constructible_v<Case>) : Case(std::move(other)) {
+    COSYNC_ASSERT(!other.parked_, "cosync: a parked operation moved");
+  }
+  waitable& operator=(waitable&&) = delete;
+  ~waitable() {
+    if (parked_) {
+      hook_.disarm();
+      if constexpr (!anywhere) {
+        (void)detail::decide(race_, detail::race_cancelled);  // nothing may complete it now
+      }
+      (void)case_access::withdraw(as_case());
+    }
+  }
+
+  /// `co_await op` on a send: awaited where it was made, it gives an unsent value back to its
+  /// source. (Other operations are awaited directly.)
+  detail::awaiter_ref<waitable> operator co_await() && noexcept requires case_access::gives_back<Case> {
+    case_access::allow_give_back(as_case());
+    return detail::awaiter_ref<waitable>{*this};
+  }
+  /// A stored send, awaited later: it keeps an unsent value.
+  detail::awaiter_ref<waitable> operator co_await() & noexcept requires case_access::gives_back<Case> {
+    return detail::awaiter_ref<waitable>{*this};
+  }
+
+  bool await_ready() { return case_access::try_complete(as_case()); }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    detail::cancel_scope* scope = detail::scope_of(h);
+    waiter_ = detail::waiter_access::make(detail::continuation::here(h), race(), 0);
+    if (!park(scope)) {
+      return false;
+    }
+    hook_.arm(h, scope, this);
+    return true;
+  }
+
+  decltype(auto) await_resume() {
+    if (parked_) {
+      parked_ = false;
+      hook_.disarm();
+      if constexpr (!anywhere) {
+        // acquire: pairs with the claim of whoever won.
+        if (race_.load(std::memory_order_acquire) == detail::race_cancelled) {
+          (void)case_access::withdraw(as_case());  // on its home, as the case requires
+          cancelled_ = true;
+        }
+      }
+    }
+    if (cancelled_) {
+      throw cancelled{};
+    }
+    return case_access::result(as_case());
+  }
+
+  /// From its home while parked, what a cancellation does: takes the operation back — true if it
+  /// did (its coroutine is resumed and this await throws cosync::cancelled), false if a completer
+  /// won (it returns the result).
+  bool withdraw() { return parked_ && cancel_parked(); }
+
+ private:
+  Case& as_case() noexcept { return *this; }
+  detail::race_word* race() noexcept {
+    if constexpr (anywhere) {
+      return nullptr;  // the case's structure decides: withdrawing is the claim
+    } else {
+      race_.store(detail::race_undecided, std::memory_order_relaxed);  // relaxed: before parking publishes it
+      return &race_;
+    }
+  }
+
+  // Returns whether to suspend.
+  bool park(detail::cancel_scope* scope) {
+    wake_list wake;  // outlives the lock: the parties a completion unblocked wake after it
+    const detail::case_lock<Case> lock{as_case()};
+    if constexpr (case_access::locked<Case>) {
+      if (case_access::try_complete_locked(as_case(), wake)) {
+        return false;
+      }
+    }
+    if (!detail::may_wait(scope)) {
+      cancelled_ = true;  // nothing done
+      return false;
+    }
+    parked_ = true;
+    try {
+      parked_ = case_access::park(as_case(), waiter_);
+    } catch (...) {
+      parked_ = false;
+      throw;
+    }
+    return parked_;
+  }
+
+  // The cancellation: whoever wins completes. Anywhere: withdrawing under the case's own
+  // synchronisation decides; otherwise the race word does, and the case is withdrawn on resume.
+  bool cancel_parked() {
+    if constexpr (anywhere) {
+      if (!case_access::withdraw(as_case())) {
+        return false;
+      }
+      cancelled_ = true;  // published to the resumed coroutine by wake()
+    } else if (!detail::decide(race_, detail::race_cancelled)) {
+      return false;
+    }
+    waiter_.wake();
+    return true;
+  }
+
+  struct on_cancel {
+    waitable* self;
+    void operator()() const { (void)self->cancel_parked(); }
+  };
+
+  // The race word and the flags fill the waiter's tail padding (a sleeping coroutine's frame
+  // holds all of this).
+  [[no_unique_address]] waiter waiter_;
+  [[no_unique_address]] std::conditional_t<anywhere, detail::no_race, detail::race_word> race_{};
+  bool parked_ = false;     // the home thread only
+  bool cancelled_ = false;  // set before the wake that resumes the coroutine
+  detail::cancel_hook<on_cancel> hook_;
+};
+
+}  // namespace cosync
