@@ -125,11 +125,7 @@ void select_wait::abandon_if_parked(const select_scratch& s) noexcept {
 }
 
 bool select_wait::cancel_parked() {
-  if (!decide(race_, race_cancelled)) {
-    return false;
-  }
-  home_.resume();
-  return true;
+  return cancel_by_race(race_, home_);
 }
 
 void select_wait::withdraw_all_but(const select_scratch& s, std::size_t winner) noexcept {

@@ -10,6 +10,7 @@
 
 #include <cosync/detail/channel_core.hpp>
 #include <cosync/detail/give_back.hpp>
+#include <cosync/detail/send_all.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
 #include <cosync/try_status.hpp>
@@ -197,15 +198,7 @@ class channel {
   ///   not moved from: they stay with the caller.
   ///
   ///     co_await ch.send_n(std::span{batch});
-  task<void> send_n(std::span<T> values) {
-    while (!values.empty()) {
-      values = values.subspan(try_send_n(values));
-      if (!values.empty()) {
-        co_await send(std::move(values.front()));  // parks for room (or throws channel_closed)
-        values = values.subspan(1);
-      }
-    }
-  }
+  task<void> send_n(std::span<T> values) { return detail::send_all(*this, values); }
 
   // ---------------------------------------------------------------- receiving
 

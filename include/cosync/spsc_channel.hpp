@@ -17,6 +17,7 @@
 #include <cosync/detail/give_back.hpp>
 #include <cosync/detail/parking.hpp>
 #include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/send_all.hpp>
 #include <cosync/error.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
@@ -205,15 +206,7 @@ class spsc_channel {
 
   /// Sends every element of `values`, in order, moving each out as it goes; suspends while the
   /// channel is full. Throws cosync::channel_closed on a close (the rest stay with the caller).
-  task<void> send_n(std::span<T> values) {
-    while (!values.empty()) {
-      values = values.subspan(try_send_n(values));
-      if (!values.empty()) {
-        co_await send(std::move(values.front()));  // parks for room (or throws channel_closed)
-        values = values.subspan(1);
-      }
-    }
-  }
+  task<void> send_n(std::span<T> values) { return detail::send_all(*this, values); }
 
   // ---------------------------------------------------------------- receiving side
 

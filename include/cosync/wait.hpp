@@ -258,5 +258,16 @@ struct waiter_access {
   static bool orphaned(const waiter& w) noexcept { return !w.continuation_.coroutine; }
 };
 
+/// The cancellation of a wait that its race word decides (a select; a lone wait its structure
+/// does not decide): wins the race for race_cancelled and wakes the coroutine. False if a
+/// completer, a timer or an earlier cancellation won.
+inline bool cancel_by_race(race_word& race, const continuation& waiting) {
+  if (!decide(race, race_cancelled)) {
+    return false;
+  }
+  waiting.resume();
+  return true;
+}
+
 }  // namespace detail
 }  // namespace cosync

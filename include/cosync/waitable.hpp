@@ -161,11 +161,11 @@ class [[nodiscard]] waitable : public Case {
         return false;
       }
       cancelled_ = true;  // published to the resumed coroutine by wake()
-    } else if (!detail::decide(race_, detail::race_cancelled)) {
-      return false;
+      waiter_.wake();
+      return true;
+    } else {
+      return detail::cancel_by_race(race_, detail::waiter_access::continuation_of(waiter_));
     }
-    waiter_.wake();
-    return true;
   }
 
   struct on_cancel {
