@@ -54,10 +54,14 @@ class channel {
   /// A send (cosync/wait.hpp's case interface): owns its value, moves it into the channel only if
   /// it completes; a select case. Awaited as send_awaiter.
   class send_op : public detail::owned_value<T> {
-   public:
+    friend channel;
+    template <select_case>
+    friend class waitable;
     send_op(core& ch, T&& value, T* source) noexcept
         : detail::owned_value<T>{std::move(value), source}, core_{&ch} {}
     send_op(core& ch, const T& value) : detail::owned_value<T>{value}, core_{&ch} {}
+
+   public:
     send_op(send_op&& other) noexcept
         : detail::owned_value<T>{std::move(other)}, core_{other.core_}, node_{} {
       node_.outcome = other.node_.outcome;
@@ -113,8 +117,12 @@ class channel {
   /// whose result is std::optional<T> (empty once the channel is closed and drained). Awaited as
   /// recv_awaiter.
   class recv_op {
-   public:
+    friend channel;
+    template <select_case>
+    friend class waitable;
     explicit recv_op(core& ch) noexcept : core_{&ch} {}
+
+   public:
     recv_op(recv_op&& other) noexcept : core_{other.core_} { node_.value = std::move(other.node_.value); }
     recv_op& operator=(recv_op&&) = delete;
     ~recv_op() = default;

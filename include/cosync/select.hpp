@@ -57,7 +57,7 @@ using select_result = std::variant<detail::select_value_t<Cases>...>;
 ///   withdraw() does the same by hand, from the select's home executor.
 /// - The same channel may appear in several cases (its lock is taken once); a select with no case
 ///   does not compile (use a range or a select_set for runtime-sized sets).
-template <detail::case_order Order, class... Cases>
+template <select_order Order, class... Cases>
 class [[nodiscard]] select_awaiter {
   static_assert(sizeof...(Cases) > 0,
                 "cosync::select needs at least one case: an empty select would never complete");
@@ -135,18 +135,16 @@ class [[nodiscard]] select_awaiter {
 /// starves). See select_awaiter.
 template <class... Cases>
 requires(select_case<detail::case_of_t<Cases>>&&...)
-    [[nodiscard]] select_awaiter<detail::case_order::fair, detail::case_of_t<Cases>...> select(
-        Cases&&... cases) {
-  return select_awaiter<detail::case_order::fair, detail::case_of_t<Cases>...>{std::forward<Cases>(cases)...};
+    [[nodiscard]] select_awaiter<select_order::fair, detail::case_of_t<Cases>...> select(Cases&&... cases) {
+  return select_awaiter<select_order::fair, detail::case_of_t<Cases>...>{std::forward<Cases>(cases)...};
 }
 
 /// Like select(), but among ready cases the first in argument order wins (priority).
 template <class... Cases>
 requires(select_case<detail::case_of_t<Cases>>&&...)
-    [[nodiscard]] select_awaiter<detail::case_order::priority, detail::case_of_t<Cases>...> select_ordered(
+    [[nodiscard]] select_awaiter<select_order::priority, detail::case_of_t<Cases>...> select_ordered(
         Cases&&... cases) {
-  return select_awaiter<detail::case_order::priority, detail::case_of_t<Cases>...>{
-      std::forward<Cases>(cases)...};
+  return select_awaiter<select_order::priority, detail::case_of_t<Cases>...>{std::forward<Cases>(cases)...};
 }
 
 /// What a select over a range returns: which case won (its position in the range) and its result.
@@ -160,7 +158,7 @@ struct select_range_result {
 /// a receive on each of N channels). Same rules as select_awaiter; allocates its scratch once per
 /// await. An empty range throws cosync::usage_error (it would never complete). For cases of
 /// several types, a timer or a default case, use a cosync::select_set.
-template <detail::case_order Order, class Element>
+template <select_order Order, class Element>
 class [[nodiscard]] range_select_awaiter {
   using case_type = detail::case_of_t<Element>;
 
@@ -223,16 +221,15 @@ class [[nodiscard]] range_select_awaiter {
 /// Awaits the first ready case of a runtime-sized range (random among ready ones).
 template <class Element>
 requires select_case<detail::case_of_t<Element>>
-[[nodiscard]] range_select_awaiter<detail::case_order::fair, Element> select(std::span<Element> cases) {
-  return range_select_awaiter<detail::case_order::fair, Element>{cases};
+[[nodiscard]] range_select_awaiter<select_order::fair, Element> select(std::span<Element> cases) {
+  return range_select_awaiter<select_order::fair, Element>{cases};
 }
 
 /// Like select(std::span), but among ready cases the first in the range wins.
 template <class Element>
 requires select_case<detail::case_of_t<Element>>
-[[nodiscard]] range_select_awaiter<detail::case_order::priority, Element> select_ordered(
-    std::span<Element> cases) {
-  return range_select_awaiter<detail::case_order::priority, Element>{cases};
+[[nodiscard]] range_select_awaiter<select_order::priority, Element> select_ordered(std::span<Element> cases) {
+  return range_select_awaiter<select_order::priority, Element>{cases};
 }
 
 }  // namespace cosync

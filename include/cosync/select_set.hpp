@@ -99,15 +99,15 @@ class select_set {
 
    private:
     friend select_set;
-    awaiter(select_set& set, detail::case_order order) noexcept : set_{&set}, order_{order} {}
+    awaiter(select_set& set, select_order order) noexcept : set_{&set}, order_{order} {}
     select_set* set_;
-    detail::case_order order_;
+    select_order order_;
   };
 
   /// Awaits the first ready case (random among ready ones). An empty set throws usage_error.
-  awaiter select() noexcept { return {*this, detail::case_order::fair}; }
+  awaiter select() noexcept { return {*this, select_order::fair}; }
   /// Like select(), but among ready cases the first added wins.
-  awaiter select_ordered() noexcept { return {*this, detail::case_order::priority}; }
+  awaiter select_ordered() noexcept { return {*this, select_order::priority}; }
 
   /// The winning case's result (moved out); cosync::usage_error if `id` did not win.
   template <class R, class Sent>
@@ -161,7 +161,7 @@ class select_set {
     C c;
   };
 
-  bool start(detail::case_order order) {
+  bool start(select_order order) {
     if (state_ != state::building) {
       throw usage_error("cosync::select_set: a set is selected once");
     }

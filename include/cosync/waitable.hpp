@@ -54,9 +54,11 @@ class [[nodiscard]] waitable : public Case {
   static constexpr bool anywhere = case_access::withdraws_anywhere<Case>;
 
  public:
+  /// Makes the case from `args` (a case may keep its constructors private and befriend every
+  /// waitable, `template <cosync::select_case> friend class cosync::waitable;`, as the channels do).
   template <class... Args>
-  requires std::is_constructible_v<Case, Args&&...>
-  explicit waitable(Args&&... args) noexcept(std::is_nothrow_constructible_v<Case, Args&&...>)
+  requires requires(Args&&... a) { Case(std::forward<Args>(a)...); }
+  explicit waitable(Args&&... args) noexcept(noexcept(Case(std::forward<Args>(args)...)))
       : Case(std::forward<Args>(args)...) {}
   waitable(waitable&& other) noexcept(std::is_nothrow_move_constructible_v<Case>) : Case(std::move(other)) {
     COSYNC_ASSERT(!other.parked_, "cosync: a parked operation moved");

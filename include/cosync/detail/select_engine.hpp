@@ -51,11 +51,11 @@ class default_case_t {
 };
 inline constexpr default_case_t default_case{0};
 
-namespace detail {
+/// Among cases ready at once, which wins: a uniformly random one (select: no case starves), or
+/// the first in argument order (select_ordered: priority).
+enum class select_order { fair, priority };
 
-/// Among cases ready at once, which wins: a uniformly random one (no case starves), or the first
-/// in argument order (priority).
-enum class case_order { fair, priority };
+namespace detail {
 
 /// The case a select stores for an argument: an operation made awaitable (waitable<Case>) is
 /// held as its case.
@@ -142,11 +142,11 @@ class select_wait {
 
   /// await_ready's work: fills the order (a uniformly random permutation, or argument order)
   /// and tries each case's lock-free path in it; true if one won.
-  bool ready(const select_scratch& s, case_order order) noexcept {
+  bool ready(const select_scratch& s, select_order order) noexcept {
     for (std::size_t i = 0; i < s.order.size(); ++i) {
       s.order[i] = i;
     }
-    if (order == case_order::fair) {
+    if (order == select_order::fair) {
       // Fisher-Yates; each draw is a multiply-shift of 16 random bits (bias below i/65536).
       std::uint64_t bits = 0;
       for (std::size_t i = s.order.size(), drawn = 4; i > 1; --i, ++drawn, bits >>= 16) {
