@@ -233,7 +233,14 @@ TEST_CASE("an idle runtime uses no CPU", "[runtime][unit]") {
   std::this_thread::sleep_for(1s);
   const double used = cpu_seconds() - before;
   INFO("CPU seconds used while idle for 1 s: " << used);
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer's own background thread (shadow memory upkeep, heavier after the suites run
+  // before this case in the same process) is counted in RUSAGE_SELF: 1 ms alone, up to ~40 ms in a
+  // loaded CI run. The 1% bound is checked in the other builds.
+  CHECK(used < 0.1);
+#else
   CHECK(used < 0.01);  // under 1% of one core
+#endif
 }
 
 TEST_CASE("the backend can be forced to epoll", "[runtime][backend][unit]") {
