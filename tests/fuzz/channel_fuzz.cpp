@@ -1,7 +1,7 @@
 // libFuzzer target: the channel's differential check (tests/support/channel_model.hpp) with the
 // fuzzer choosing the capacity and every operation. Built by the `fuzz` preset (clang):
 //
-//   cmake --workflow --preset fuzz && build/fuzz/tests/channel_fuzz -max_total_time=60
+//   cmake --workflow --preset fuzz && build/fuzz/tests/fuzz/channel_fuzz -max_total_time=60
 //
 // The same check runs as a seeded randomized test in every other preset (channel_test).
 
