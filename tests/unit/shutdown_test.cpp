@@ -197,9 +197,14 @@ TEST_CASE("past the deadline, frames are destroyed newest root first and channel
 TEST_CASE("shutdown cancels a sync_wait in progress on another thread", "[shutdown][unit]") {
   runtime rt{runtime_config{.executors = 2}};
   std::atomic<int> outcome{0};
+  std::atomic<bool> started{false};
+  auto long_nap = [&]() -> task<void> {
+    started = true;
+    co_await cosync::sleep_for(std::chrono::hours{1});
+  };
   std::thread waiter{[&] {
     try {
-      cosync::sync_wait(rt, nap(std::chrono::hours{1}));
+      cosync::sync_wait(rt, long_nap());
       outcome = 1;
     } catch (const cosync::cancelled&) {
       outcome = 2;
@@ -207,7 +212,12 @@ TEST_CASE("shutdown cancels a sync_wait in progress on another thread", "[shutdo
       outcome = 3;
     }
   }};
-  std::this_thread::sleep_for(5ms);
+  // In progress for sure (a loaded sanitizer run once took longer than a fixed 5 ms to start it,
+  // and a sync_wait begun after shutdown is a usage_error: another test's case).
+  while (!started) {
+    std::this_thread::sleep_for(1ms);
+  }
+  std::this_thread::sleep_for(5ms);  // and parked in its sleep
   rt.shutdown(5s);
   waiter.join();
   CHECK(outcome.load() == 2);
