@@ -2,13 +2,20 @@
 
 /// The umbrella header: every public facility of cosync.
 
+#include <cosync/broadcast.hpp>
+#include <cosync/cancel_scope.hpp>
 #include <cosync/cancellation.hpp>
 #include <cosync/channel.hpp>
+#include <cosync/channel_handles.hpp>
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
+#include <cosync/event.hpp>
+#include <cosync/mutex.hpp>
+#include <cosync/oneshot.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
 #include <cosync/select_set.hpp>
+#include <cosync/semaphore.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>
@@ -17,5 +24,6 @@
 #include <cosync/timer.hpp>
 #include <cosync/try_status.hpp>
 #include <cosync/wait.hpp>
+#include <cosync/wait_group.hpp>
 #include <cosync/waitable.hpp>
 #include <cosync/when_all.hpp>

@@ -70,6 +70,11 @@ class [[nodiscard]] select_awaiter {
 
   template <class... Args>
   explicit select_awaiter(Args&&... cases) : cases_{std::forward<Args>(cases)...} {}
+  /// Movable until awaited (so that with_timeout and when_any can hold it), never after.
+  select_awaiter(select_awaiter&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Cases...>>)
+      : cases_{std::move(other.cases_)} {
+    COSYNC_ASSERT(!other.wait_.parked(), "cosync: a parked select moved");
+  }
   select_awaiter(const select_awaiter&) = delete;
   select_awaiter& operator=(const select_awaiter&) = delete;
   ~select_awaiter() { wait_.abandon_if_parked(scratch()); }

@@ -1,12 +1,15 @@
 #pragma once
 
-/// Deadlines on an operation: with_deadline, with_timeout (a timeout is an error:
-/// cosync::timed_out) and move_on_after (a timeout is an outcome: an empty result). Each runs the
-/// operation under a cancel scope that a timer cancels at the deadline (cancellation.hpp).
+/// Deadlines on any operation — a task, a channel send or receive, a lock, a select: with_deadline,
+/// with_timeout (a timeout is an error: cosync::timed_out) and move_on_after / move_on_at (a
+/// timeout is an outcome: an empty result). Each runs the operation under a cancel scope that a
+/// timer cancels at the deadline (cancellation.hpp).
 
 #include <cosync/cancellation.hpp>
+#include <cosync/detail/awaitable_traits.hpp>
 #include <cosync/detail/deadline.hpp>
 #include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/scoped_run.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
 #include <cosync/timer.hpp>
@@ -50,75 +53,67 @@ class deadline_timer {
   node node_;
 };
 
-/// What a deadline that cancels the operation becomes.
-enum class on_timeout { raise, move_on };
-
-template <class T>
-using moved_on_t = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
-
-template <class T, on_timeout Timeout>
-using run_until_t = std::conditional_t<Timeout == on_timeout::move_on, moved_on_t<T>, T>;
-
-// Runs `t` under a scope cancelled at `deadline`.
-template <class T, on_timeout Timeout>
-task<run_until_t<T, Timeout>> run_until(steady_clock::time_point deadline, task<T> t) {
-  constexpr bool quiet = Timeout == on_timeout::move_on;
-  if (current_executor() == nullptr) {
-    throw usage_error(
-        "cosync: with_timeout/with_deadline/move_on_after must be awaited on an executor thread");
-  }
-  cancel_scope* const parent = co_await this_scope{};
-  cancel_scope scope{parent};
-  deadline_timer timer{scope, deadline};
-  set_scope(t, &scope);
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await t;
-      if constexpr (quiet) {
-        co_return true;
-      } else {
-        co_return;
-      }
-    } else {
-      co_return co_await t;
+/// The deadline trigger of run_scoped: a deadline_timer with its deadline bound.
+struct at_deadline {
+  steady_clock::time_point deadline;
+  deadline_timer operator()(cancel_scope& scope) const {
+    if (current_executor() == nullptr) {
+      throw usage_error(
+          "cosync: with_timeout/with_deadline/move_on_after must be awaited on an executor thread");
     }
-  } catch (const cancelled&) {
-    if (!timer.fired() || (parent != nullptr && parent->stop_requested())) {
-      throw;  // cancelled from above (the deadline may have passed too): not ours to translate
-    }
+    return deadline_timer{scope, deadline};
   }
-  // Only reached when the deadline cancelled `t`.
-  if constexpr (quiet) {
-    co_return moved_on_t<T>{};
-  } else {
-    throw timed_out{};
-  }
-}
+};
+
+template <class A>
+using timed_result_t = typename as_task_t<A>::value_type;
 
 }  // namespace detail
 
-/// Awaits `t`, cancelling it at `deadline`: its result, or cosync::timed_out if the deadline
-/// cancelled it first. A `t` that completes despite the cancellation (it ignored it, or its
-/// value was already handed over) returns normally: nothing it produced is dropped.
+/// Awaits `op` — a task or any other awaitable: a channel operation, a lock, a select — cancelling
+/// it at `deadline`: its result, or cosync::timed_out if the deadline cancelled it first.
+///
+/// - Lazy: the deadline's timer is armed when the result is awaited, on the awaiting coroutine's
+///   executor (cosync::usage_error off-executor), and disarmed when `op` ends.
+/// - Resumes on the awaiting coroutine's home executor.
+/// - No loss: an `op` that completes despite the cancellation (a value was handed over in the same
+///   instant, or it ignored the cancellation) returns normally; a send cut short gives its value
+///   back to the caller's variable, as a cancelled send does.
+/// - Cancelled from above (a task group, an outer timeout), it throws cosync::cancelled.
 ///
 ///     auto reply = co_await cosync::with_deadline(start + 2s, fetch(url));
-template <class T>
-[[nodiscard]] task<T> with_deadline(steady_clock::time_point deadline, task<T> t) {
-  return detail::run_until<T, detail::on_timeout::raise>(deadline, std::move(t));
+///     auto job   = co_await cosync::with_timeout(100ms, jobs.recv());
+template <detail::awaitable A>
+[[nodiscard]] task<detail::timed_result_t<A>> with_deadline(steady_clock::time_point deadline, A&& op) {
+  return detail::run_scoped<detail::timed_result_t<A>, detail::on_trigger::raise>(
+      detail::at_deadline{deadline}, detail::as_task(std::forward<A>(op)));
 }
 
-/// with_deadline(now + duration, t).
-template <class T, class Rep, class Period>
-[[nodiscard]] task<T> with_timeout(std::chrono::duration<Rep, Period> duration, task<T> t) {
-  return detail::run_until<T, detail::on_timeout::raise>(detail::deadline_after(duration), std::move(t));
+/// with_deadline(now + duration, op); any duration type (an int count of milliseconds, double
+/// seconds...: saturates, never wraps).
+template <class Rep, class Period, detail::awaitable A>
+[[nodiscard]] task<detail::timed_result_t<A>> with_timeout(std::chrono::duration<Rep, Period> duration,
+                                                           A&& op) {
+  return with_deadline(detail::deadline_after(duration), std::forward<A>(op));
 }
 
-/// Like with_timeout, but a timeout ends quietly (Trio's move_on_after): std::optional<T>
-/// without a value (for task<void>: false) instead of an exception.
-template <class T, class Rep, class Period>
-[[nodiscard]] task<detail::moved_on_t<T>> move_on_after(std::chrono::duration<Rep, Period> duration,
-                                                        task<T> t) {
-  return detail::run_until<T, detail::on_timeout::move_on>(detail::deadline_after(duration), std::move(t));
+/// Like with_timeout, but a timeout ends quietly (Trio's move_on_after): an empty
+/// std::optional (for a void operation: false) instead of an exception.
+///
+///     if (auto job = co_await cosync::move_on_after(100ms, jobs.recv())) { ... }
+template <class Rep, class Period, detail::awaitable A>
+[[nodiscard]] task<detail::moved_on_t<detail::timed_result_t<A>>> move_on_after(
+    std::chrono::duration<Rep, Period> duration, A&& op) {
+  return detail::run_scoped<detail::timed_result_t<A>, detail::on_trigger::move_on>(
+      detail::at_deadline{detail::deadline_after(duration)}, detail::as_task(std::forward<A>(op)));
+}
+
+/// move_on_after, until a deadline.
+template <detail::awaitable A>
+[[nodiscard]] task<detail::moved_on_t<detail::timed_result_t<A>>> move_on_at(
+    steady_clock::time_point deadline, A&& op) {
+  return detail::run_scoped<detail::timed_result_t<A>, detail::on_trigger::move_on>(
+      detail::at_deadline{deadline}, detail::as_task(std::forward<A>(op)));
 }
 
 }  // namespace cosync

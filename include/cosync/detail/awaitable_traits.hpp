@@ -28,3 +28,13 @@ using when_all_value_t =
     std::conditional_t<std::is_void_v<await_result_t<A>>, std::monostate, await_result_t<A>>;
 
 }  // namespace cosync::detail
+
+namespace cosync::detail {
+
+/// Whatever `co_await` accepts (an awaiter, or a type with operator co_await).
+template <class A>
+concept awaitable = requires {
+  typename await_result_t<A>;
+};
+
+}  // namespace cosync::detail

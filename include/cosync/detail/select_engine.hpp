@@ -190,6 +190,8 @@ class select_wait {
   /// case had won (the select resumes and throws cosync::cancelled).
   bool withdraw() { return parked_ && cancel_parked(); }
 
+  [[nodiscard]] bool parked() const noexcept { return parked_; }
+
  private:
   bool locked_pass(const select_scratch& s, continuation home, cancel_scope* scope);
   bool cancel_parked();
