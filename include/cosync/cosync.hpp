@@ -27,3 +27,4 @@
 #include <cosync/wait_group.hpp>
 #include <cosync/waitable.hpp>
 #include <cosync/when_all.hpp>
+#include <cosync/when_any.hpp>
