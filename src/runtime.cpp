@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <cosync/join_handle.hpp>
+
 #include "runtime_state.hpp"
 
 namespace cosync {
@@ -32,6 +34,10 @@ void validate(const runtime_config& config) {
   if (config.mesh_ring_capacity == 0 || config.mesh_ring_capacity > max_ring_capacity) {
     throw config_error("cosync: runtime_config.mesh_ring_capacity must be between 1 and " +
                        std::to_string(max_ring_capacity));
+  }
+  if (config.blocking_threads == 0 || config.blocking_threads > runtime::max_blocking_threads) {
+    throw config_error("cosync: runtime_config.blocking_threads must be between 1 and " +
+                       std::to_string(runtime::max_blocking_threads));
   }
 }
 
@@ -121,15 +127,27 @@ std::vector<std::size_t> allowed_cpus() {
 completion_task run_root(task<void> t) {
   try {
     co_await t;
-  } catch (const cancelled&) {
-    // Cancelled (by shutdown, say): a normal end for a root.
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cosync: a spawned task ended with an exception: %s\n", e.what());
-    std::terminate();
   } catch (...) {
-    std::fprintf(stderr, "cosync: a spawned task ended with an exception of unknown type\n");
-    std::terminate();
+    report_detached_failure(std::current_exception());  // cancelled (by shutdown, say) is a normal end
   }
+}
+
+// Registers `root` with `rt`, makes it run under `scope` (its record's own if null) and queues it on
+// executor `index`; at its end it destroys its own frame and leaves the registry.
+root_record& start_root(runtime_state& rt, std::size_t index, completion_task& root, cancel_scope* scope) {
+  root_record& record = rt.add_root(root.handle(), nullptr);
+  if (scope != nullptr) {
+    scope->link_to(record.scope);
+  }
+  root.set_scope(scope != nullptr ? scope : &record.scope);
+  root.on_done(
+      [](void* r, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
+        current_executor()->runtime().spawned_root_done(*static_cast<root_record*>(r));
+        return std::noop_coroutine();
+      },
+      &record);
+  post(rt.at(index), root.release());
+  return record;
 }
 
 // Runs on one executor: the hooks of what is parked there directly under `scope`.
@@ -144,7 +162,10 @@ completion_task sweep_parked_hooks(const cancel_scope& scope) {
 
 runtime_state::runtime_state(const runtime_config& config,
                              std::vector<std::unique_ptr<detail::backend>> backends)
-    : backend_{backends.front()->kind()}, shutdown_grace_{config.shutdown_grace} {
+    : backend_{backends.front()->kind()},
+      shutdown_grace_{config.shutdown_grace},
+      on_detached_failure_{config.on_detached_failure},
+      blocking_{config.blocking_threads} {
   executors_.reserve(backends.size());
   for (std::size_t i = 0; i < backends.size(); ++i) {
     executors_.push_back(std::make_unique<executor>(*this, i, std::move(backends[i]), config.idle_spin));
@@ -162,6 +183,7 @@ runtime_state::runtime_state(const runtime_config& config,
 
 runtime_state::~runtime_state() {
   stop_threads();
+  blocking_.stop();
   destroy_roots();
 }
 
@@ -283,6 +305,7 @@ void runtime_state::shutdown(std::chrono::steady_clock::time_point deadline) {
   }
   cancel_roots(deadline);
   stop_threads();
+  blocking_.stop();
   destroy_roots();
   const std::lock_guard lock{mutex_};
   shutdown_done_ = true;
@@ -429,6 +452,40 @@ void finish_sync_root(runtime& rt, sync_waiter& waiter) {
   rt.state_->finish_sync_root(waiter);
 }
 
+void start_joinable_root(std::size_t executor, completion_task& root, join_state_base& state) {
+  detail::executor* here = current_executor();
+  if (here == nullptr) {
+    throw usage_error("cosync::spawn must be called on an executor thread (use runtime::spawn elsewhere)");
+  }
+  runtime_state& rt = here->runtime();
+  if (executor >= rt.size()) {
+    throw usage_error("cosync::spawn_on: executor " + std::to_string(executor) + " of " +
+                      std::to_string(rt.size()));
+  }
+  (void)start_root(rt, executor, root, &state.scope());
+}
+
+void report_detached_failure(std::exception_ptr failure) noexcept {
+  try {
+    std::rethrow_exception(std::move(failure));
+  } catch (const cancelled&) {
+    return;  // a normal end
+  } catch (...) {
+    if (const detail::executor* here = current_executor();
+        here != nullptr && here->runtime().on_detached_failure()) {
+      here->runtime().on_detached_failure()(std::current_exception());
+      return;
+    }
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cosync: a detached task failed: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "cosync: a detached task failed with an exception of unknown type\n");
+    }
+  }
+}
+
 }  // namespace detail
 
 // ---------------------------------------------------------------- runtime
@@ -493,16 +550,7 @@ void runtime::spawn(task<void> t, std::size_t executor) {
     throw usage_error("cosync: spawn of an empty task");
   }
   detail::completion_task root = detail::run_root(std::move(t));
-  detail::root_record& record = state_->add_root(root.handle(), nullptr);
-  root.set_scope(&record.scope);
-  // At its end a spawned task destroys its own frame and leaves the registry.
-  root.on_done(
-      [](void* r, std::coroutine_handle<>) noexcept -> std::coroutine_handle<> {
-        detail::current_executor()->runtime().spawned_root_done(*static_cast<detail::root_record*>(r));
-        return std::noop_coroutine();
-      },
-      &record);
-  detail::post(state_->at(executor), root.release());
+  detail::start_root(*state_, executor, root, nullptr);
 }
 
 std::size_t this_executor() {

@@ -12,12 +12,14 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "executor.hpp"
 
 namespace cosync::detail {
@@ -45,6 +47,10 @@ class runtime_state {
   [[nodiscard]] executor& at(std::size_t i) const noexcept { return *executors_[i]; }
   [[nodiscard]] backend_kind backend() const noexcept { return backend_; }
   [[nodiscard]] std::chrono::nanoseconds shutdown_grace() const noexcept { return shutdown_grace_; }
+  [[nodiscard]] blocking_pool& blocking() noexcept { return blocking_; }
+  [[nodiscard]] const std::function<void(std::exception_ptr)>& on_detached_failure() const noexcept {
+    return on_detached_failure_;
+  }
 
   /// Registers a root whose frame has not run yet; cosync::usage_error once shut down.
   root_record& add_root(std::coroutine_handle<> frame, sync_waiter* waiter);
@@ -78,6 +84,8 @@ class runtime_state {
 
   backend_kind backend_;
   std::chrono::nanoseconds shutdown_grace_;
+  std::function<void(std::exception_ptr)> on_detached_failure_;
+  blocking_pool blocking_;  // stopped before the teardown destroys what still waits for it
   std::vector<std::unique_ptr<executor>> executors_;
   std::vector<std::thread> threads_;
 

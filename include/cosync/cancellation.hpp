@@ -47,6 +47,11 @@ class cancel_scope {
   cancel_scope(const cancel_scope&) = delete;
   cancel_scope& operator=(const cancel_scope&) = delete;
 
+  /// Makes this scope (made without a parent) a child of `parent` from now on. Allocates nothing.
+  void link_to(const cancel_scope& parent) noexcept {
+    link_.emplace(parent.source_.get_token(), forward{&source_});
+  }
+
   /// Any thread. Runs every registered cancellation hook of this scope and the scopes below.
   void request_stop() noexcept { source_.request_stop(); }
   [[nodiscard]] bool stop_requested() const noexcept { return source_.stop_requested(); }

@@ -10,12 +10,14 @@
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
 #include <cosync/event.hpp>
+#include <cosync/join_handle.hpp>
 #include <cosync/mutex.hpp>
 #include <cosync/oneshot.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/select.hpp>
 #include <cosync/select_set.hpp>
 #include <cosync/semaphore.hpp>
+#include <cosync/spawn_blocking.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
 #include <cosync/task.hpp>

@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -58,6 +59,15 @@ struct runtime_config {
   /// How long the destructor's shutdown lets cancelled coroutines unwind before it destroys what
   /// is still suspended (see runtime::shutdown).
   std::chrono::nanoseconds shutdown_grace = std::chrono::seconds{2};
+  /// Called with the exception of a *detached* task that failed — one started by runtime::spawn,
+  /// or by cosync::spawn whose join_handle was dropped without awaiting it — so that no failure is
+  /// silently lost. Runs on the thread where the failure became detached (the task's executor, or
+  /// the one dropping the handle); must not throw. Empty (the default): the failure is printed to
+  /// stderr. cosync::cancelled is a normal end, never reported.
+  std::function<void(std::exception_ptr)> on_detached_failure{};
+  /// The most threads cosync::spawn_blocking may use at once (started on demand, kept until the
+  /// runtime ends): 1 .. runtime::max_blocking_threads. Calls beyond it queue, in order.
+  std::size_t blocking_threads = 32;
 };
 
 class runtime;
@@ -81,6 +91,7 @@ void finish_sync_root(runtime& rt, sync_waiter& waiter);
 class runtime {
  public:
   static constexpr std::size_t max_executors = detail::executor_limit;
+  static constexpr std::size_t max_blocking_threads = 4096;
 
   /// Throws cosync::config_error for a bad configuration and cosync::backend_error when a forced
   /// backend cannot be set up.
@@ -118,8 +129,9 @@ class runtime {
 
   /// Starts `t` on executor `executor` and lets it run detached, as a root of this runtime
   /// (shutdown() cancels it; a cosync::cancelled escaping it is a normal end). Any other exception
-  /// escaping it is printed and terminates the program, as for std::thread: await work whose
-  /// errors you handle. cosync::usage_error once the runtime is shut down.
+  /// escaping it goes to runtime_config::on_detached_failure (default: printed to stderr).
+  /// cosync::usage_error once the runtime is shut down. From a coroutine, cosync::spawn
+  /// (cosync/join_handle.hpp) gives a handle to await the result.
   void spawn(task<void> t, std::size_t executor = 0);
 
  private:
