@@ -17,6 +17,7 @@
 #include <cosync/select.hpp>
 #include <cosync/select_set.hpp>
 #include <cosync/semaphore.hpp>
+#include <cosync/signal.hpp>
 #include <cosync/spawn_blocking.hpp>
 #include <cosync/spsc_channel.hpp>
 #include <cosync/spsc_ring.hpp>
