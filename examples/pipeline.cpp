@@ -8,33 +8,34 @@
 // The generator sends batches of numbers; a transform worker per executor hashes each batch; the
 // aggregator folds the hashes into a checksum. Full channels slow the generator down
 // (backpressure) and empty ones park the workers; nothing polls. When the generator is done it
-// closes `jobs`; the workers drain it and finish; the last one closes `results`. On a terminal a
+// closes `jobs`; the workers drain it and finish, and once the last one has (a wait group) the
+// fan-in `results` is closed. On a terminal a
 // live progress line is shown. At the end the checksum is checked against a single-threaded
 // recomputation and the throughput printed.
 //
 // Every stage is a child of one task group (with_task_group), so none can outlive the pipeline,
-// and Ctrl-C (or SIGTERM) is a clean shutdown: a signal thread cancels the group, every stage
+// and Ctrl-C (or SIGTERM) is a clean shutdown: stop_on_signal cancels the group, every stage
 // stops at its next channel operation or sleep, and the program reports how far it got.
 //
 //   pipeline [--items N]     (default 300,000,000)
 
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/signal.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
 #include <cosync/timer.hpp>
+#include <cosync/wait_group.hpp>
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -76,7 +77,7 @@ cosync::task<void> generate(cosync::channel<batch>& jobs, std::uint64_t items) {
 }
 
 cosync::task<void> work(std::size_t executor, cosync::channel<batch>& jobs, cosync::channel<batch>& results,
-                        std::atomic<std::size_t>& workers_left) {
+                        cosync::wait_group& workers) {
   co_await cosync::switch_to(executor);
   while (auto b = co_await jobs.recv()) {
     for (std::uint64_t& x : *b) {
@@ -84,20 +85,23 @@ cosync::task<void> work(std::size_t executor, cosync::channel<batch>& jobs, cosy
     }
     co_await results.send(std::move(*b));
   }
-  if (workers_left.fetch_sub(1) == 1) {
-    results.close();  // the last worker out closes the fan-in
-  }
+  workers.done();
+}
+
+// Closes the fan-in once every worker is done.
+cosync::task<void> close_when_done(cosync::wait_group& workers, cosync::channel<batch>& results) {
+  co_await workers.wait();
+  results.close();
 }
 
 cosync::task<void> aggregate(cosync::channel<batch>& results, std::atomic<std::uint64_t>& progress,
-                             checksum& c, cosync::channel<int>& finished) {
+                             checksum& c) {
   while (auto b = co_await results.recv()) {
     for (std::uint64_t v : *b) {
       c.add(v);
     }
     progress.fetch_add(b->size(), std::memory_order_relaxed);
   }
-  finished.close();
 }
 
 // Live progress on a terminal only, until the aggregate is done.
@@ -117,105 +121,32 @@ cosync::task<void> report(const std::atomic<std::uint64_t>& progress, std::uint6
   std::printf("\n");
 }
 
-// Ctrl-C and SIGTERM, turned into a group cancellation. Blocked in every thread (the runtime's
-// included) and taken by one thread with sigwait(), which may then call task_group::cancel() —
-// a signal handler could not (it takes locks) — under a lock that the group's registration also
-// takes before the group may end, so a late signal never reaches a destroyed group.
-class interrupt_watch {
- public:
-  interrupt_watch() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGUSR1);  // our own "stop watching"
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-    thread_ = std::thread{[this] {
-      int signal = 0;
-      while (sigwait(&signals_, &signal) == 0 && signal != SIGUSR1) {
-        const std::lock_guard lock{mutex_};  // the group cannot go away while we cancel it
-        interrupted_ = true;
-        if (group_ != nullptr) {
-          group_->cancel();
-        }
-      }
-    }};
-  }
-  interrupt_watch(const interrupt_watch&) = delete;
-  interrupt_watch& operator=(const interrupt_watch&) = delete;
-  ~interrupt_watch() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-  }
-
-  /// While it lives, a signal cancels `g`. Keep it in a child of `g` (cancel_on_interrupt), so
-  /// that `g` outlives it: the group cannot end before its children have.
-  class registration {
-   public:
-    registration(interrupt_watch& watch, cosync::task_group& g) : watch_{watch} {
-      const std::lock_guard lock{watch_.mutex_};
-      watch_.group_ = &g;
-      if (watch_.interrupted_) {
-        g.cancel();  // the signal came before the group existed
-      }
-    }
-    registration(const registration&) = delete;
-    registration& operator=(const registration&) = delete;
-    ~registration() {
-      const std::lock_guard lock{watch_.mutex_};  // waits for a cancel() in progress
-      watch_.group_ = nullptr;
-    }
-
-   private:
-    interrupt_watch& watch_;
-  };
-
-  [[nodiscard]] bool interrupted() {
-    const std::lock_guard lock{mutex_};
-    return interrupted_;
-  }
-
- private:
-  sigset_t signals_{};
-  std::mutex mutex_;
-  // ---- guarded by mutex_ ----
-  cosync::task_group* group_ = nullptr;
-  bool interrupted_ = false;
-
-  std::thread thread_;
-};
-
-// A child of the group that lets signals cancel it until the aggregate is done (it closes
-// `finished`), or the group is cancelled.
-cosync::task<void> cancel_on_interrupt(interrupt_watch& interrupts, cosync::task_group& g,
-                                       cosync::channel<int>& finished) {
-  const interrupt_watch::registration watching{interrupts, g};
-  (void)co_await finished.recv();
-}
-
 struct outcome {
   checksum total;
   std::uint64_t done = 0;
+  bool interrupted = false;
 };
 
-cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, clock_type::time_point start,
-                                   interrupt_watch& interrupts) {
+cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, clock_type::time_point start) {
   cosync::channel<batch> jobs{2 * executors};
   cosync::channel<batch> results{2 * executors};
-  cosync::channel<int> finished{0};  // closed by the aggregate: the pipeline is done
-  std::atomic<std::size_t> workers_left{executors};
+  cosync::wait_group workers;
   std::atomic<std::uint64_t> progress{0};
   checksum total;
-  co_await cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<void> {
-    g.spawn(cancel_on_interrupt(interrupts, g, finished));
+  auto pipeline = cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<void> {
     g.spawn(generate(jobs, items));
+    workers.add(static_cast<std::int64_t>(executors));
     for (std::size_t e = 0; e < executors; ++e) {
-      g.spawn(work(e, jobs, results, workers_left));
+      g.spawn(work(e, jobs, results, workers));
     }
-    g.spawn(aggregate(results, progress, total, finished));
+    g.spawn(close_when_done(workers, results));
+    g.spawn(aggregate(results, progress, total));
     g.spawn(report(progress, items, start));
     co_return;
   });
-  co_return outcome{total, progress.load()};
+  // Ctrl-C or SIGTERM cancels the group: every stage stops where it waits.
+  const bool completed = co_await cosync::stop_on_signal(std::move(pipeline), SIGINT, SIGTERM);
+  co_return outcome{total, progress.load(), !completed};
 }
 
 std::uint64_t parse_items(int argc, char** argv) {
@@ -241,12 +172,11 @@ std::uint64_t parse_items(int argc, char** argv) {
 int main(int argc, char** argv) {
   const std::uint64_t items = parse_items(argc, argv);
   const std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
-  interrupt_watch interrupts;  // before the runtime: its threads inherit the blocked signals
   const auto start = clock_type::now();
-  const outcome out = cosync::run(run_pipeline(items, executors, start, interrupts),
-                                  cosync::runtime_config{.executors = executors});
+  const outcome out =
+      cosync::run(run_pipeline(items, executors, start), cosync::runtime_config{.executors = executors});
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  if (interrupts.interrupted()) {
+  if (out.interrupted) {
     std::printf(
         "\ninterrupted: %llu of %llu items through the pipeline in %.3f s; every stage stopped cleanly\n",
         static_cast<unsigned long long>(out.done), static_cast<unsigned long long>(items), seconds);
