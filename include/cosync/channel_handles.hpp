@@ -71,6 +71,7 @@ struct shared_channel {
 template <class T, std::atomic<std::size_t> shared_channel<T>::*Count>
 class channel_handle {
  protected:
+  channel_handle() noexcept = default;
   explicit channel_handle(std::shared_ptr<shared_channel<T>> shared) noexcept : shared_{std::move(shared)} {}
   channel_handle(const channel_handle& other) noexcept : shared_{other.shared_} {
     if (shared_ != nullptr) {
@@ -102,6 +103,8 @@ class channel_handle {
     return shared_->ch;
   }
   [[nodiscard]] bool valid() const noexcept { return shared_ != nullptr; }
+  /// Drops this handle's share now (its destructor's work): the last one closes the channel.
+  void reset() noexcept { channel_handle dropped{std::move(*this)}; }
   [[nodiscard]] const cosync::channel<T>* get() const noexcept {
     return shared_ != nullptr ? &shared_->ch : nullptr;
   }
@@ -128,6 +131,8 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
  public:
   using send_awaiter = typename channel<T>::send_awaiter;
 
+  /// An empty handle (as a moved-from one): assign a handle to it before use.
+  channel_sender() noexcept = default;
   channel_sender(const channel_sender&) noexcept = default;
   channel_sender(channel_sender&&) noexcept = default;
   channel_sender& operator=(const channel_sender&) = default;
@@ -152,6 +157,10 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
 
   /// Closes the channel now, for every handle (channel<T>::close).
   void close() { ch().close(); }
+  /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
+  using base::reset;
+  /// False for an empty (default-made, moved-from or reset) handle.
+  using base::valid;
 
   [[nodiscard]] bool is_closed() const noexcept { return !this->valid() || this->get()->is_closed(); }
   [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }
@@ -178,6 +187,8 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
  public:
   using recv_awaiter = typename channel<T>::recv_awaiter;
 
+  /// An empty handle (as a moved-from one): assign a handle to it before use.
+  channel_receiver() noexcept = default;
   channel_receiver(const channel_receiver&) noexcept = default;
   channel_receiver(channel_receiver&&) noexcept = default;
   channel_receiver& operator=(const channel_receiver&) = default;
@@ -203,6 +214,10 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
 
   /// Closes the channel now, for every handle (channel<T>::close).
   void close() { ch().close(); }
+  /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
+  using base::reset;
+  /// False for an empty (default-made, moved-from or reset) handle.
+  using base::valid;
 
   [[nodiscard]] bool is_closed() const noexcept { return !this->valid() || this->get()->is_closed(); }
   [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }

@@ -230,3 +230,22 @@ COSYNC_TEST_CASE("moved-from handles throw usage_error and report closed", "[cha
   tx2.close();  // by hand: every handle sees it
   CHECK(rx2.is_closed());
 }
+
+TEST_CASE("reset drops a handle now and an empty handle can be assigned later", "[channel_handles][unit]") {
+  auto [tx, rx] = cosync::make_channel<int>(2);
+  channel_sender<int> later;  // empty until assigned
+  CHECK_FALSE(later.valid());
+  CHECK(later.is_closed());
+  later = tx;
+  REQUIRE(later.valid());
+  tx.reset();  // one sender left
+  CHECK_FALSE(tx.valid());
+  CHECK_FALSE(rx.is_closed());
+  CHECK(later.try_send(1) == try_status::ok);
+  later.reset();  // the last sender: closed, drained by the receiver
+  CHECK(rx.is_closed());
+  CHECK(rx.try_recv() == 1);
+  CHECK_FALSE(rx.try_recv().has_value());
+  channel_receiver<int> none;
+  CHECK_THROWS_AS(none.try_recv(), cosync::usage_error);
+}
