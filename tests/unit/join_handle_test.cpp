@@ -94,14 +94,14 @@ COSYNC_TEST_CASE("a join_handle cancels its task and is a select case", "[spawn]
   // The awaiter cancelled: its await throws, the task runs on and is joined later.
   auto slow = cosync::spawn(answer_after(5ms, 7));
   bool await_cancelled = false;
+  auto joiner = [&]() -> task<void> {  // outlives the child (not in the body's frame)
+    try {
+      (void)co_await slow;
+    } catch (const cosync::cancelled&) {
+      await_cancelled = true;
+    }
+  };
   co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    auto joiner = [&]() -> task<void> {
-      try {
-        (void)co_await slow;
-      } catch (const cosync::cancelled&) {
-        await_cancelled = true;
-      }
-    };
     g.spawn(joiner());
     co_await cosync::sleep_for(1ms);
     g.cancel();
@@ -169,16 +169,17 @@ COSYNC_TEST_CASE("spawn and join 10000 tasks across executors", "[spawn][unit]")
 TEST_CASE("shutdown cancels a spawned task and frees its state", "[spawn][unit]") {
   cosync::runtime rt{{.executors = 2}};
   std::atomic<bool> cancelled{false};
+  // A detached task outlives the coroutine that spawned it: what it needs comes as parameters.
+  auto forever = [](std::atomic<bool>* seen) -> task<void> {
+    try {
+      co_await cosync::sleep_for(1h);
+    } catch (const cosync::cancelled&) {
+      *seen = true;
+      throw;
+    }
+  };
   cosync::sync_wait(rt, [&]() -> task<void> {
-    auto forever = [&]() -> task<void> {
-      try {
-        co_await cosync::sleep_for(1h);
-      } catch (const cosync::cancelled&) {
-        cancelled = true;
-        throw;
-      }
-    };
-    cosync::spawn(forever()).detach();
+    cosync::spawn(forever(&cancelled)).detach();
     co_await cosync::sleep_for(1ms);
   }());
   rt.shutdown(1s);

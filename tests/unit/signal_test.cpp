@@ -62,14 +62,14 @@ COSYNC_TEST_CASE("a signal_set sees deliveries between its waits", "[signal][uni
   auto r = co_await cosync::select(set.wait(), cosync::after(1ms));
   CHECK(r.index() == 1);
   bool cancelled = false;
+  auto waits = [&]() -> task<void> {  // outlives the child (not in the body's frame)
+    try {
+      (void)co_await set.wait();
+    } catch (const cosync::cancelled&) {
+      cancelled = true;
+    }
+  };
   co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    auto waits = [&]() -> task<void> {
-      try {
-        (void)co_await set.wait();
-      } catch (const cosync::cancelled&) {
-        cancelled = true;
-      }
-    };
     g.spawn(waits());
     co_await cosync::sleep_for(1ms);
     g.cancel();

@@ -113,14 +113,14 @@ COSYNC_TEST_CASE("a when_any cancelled from above throws cancelled after its ope
   bool a = false;
   bool b = false;
   bool threw = false;
+  auto racer = [&]() -> task<void> {  // outlives the child (not in the body's frame)
+    try {
+      (void)co_await cosync::when_any(slow(1, 10s, &a), slow(2, 10s, &b));
+    } catch (const cosync::cancelled&) {
+      threw = true;
+    }
+  };
   co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    auto racer = [&]() -> task<void> {
-      try {
-        (void)co_await cosync::when_any(slow(1, 10s, &a), slow(2, 10s, &b));
-      } catch (const cosync::cancelled&) {
-        threw = true;
-      }
-    };
     g.spawn(racer());
     co_await cosync::sleep_for(1ms);
     g.cancel();
