@@ -96,18 +96,27 @@ class channel_handle {
     }
   }
 
-  cosync::channel<T>& checked(const char* who) const {
+  static constexpr const char* who =
+      Count == &shared_channel<T>::senders ? "cosync::channel_sender" : "cosync::channel_receiver";
+
+  cosync::channel<T>& ch() const {
     if (shared_ == nullptr) {
       throw usage_error(std::string{who} + ": used after it was moved from");
     }
     return shared_->ch;
   }
+
+ public:
+  /// Closes the channel now, for every handle (channel<T>::close).
+  void close() { ch().close(); }
+  [[nodiscard]] bool is_closed() const noexcept { return shared_ == nullptr || shared_->ch.is_closed(); }
+  [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }
+  [[nodiscard]] std::size_t size_approx() const { return ch().size_approx(); }
+
+ protected:
   [[nodiscard]] bool valid() const noexcept { return shared_ != nullptr; }
   /// Drops this handle's share now (its destructor's work): the last one closes the channel.
   void reset() noexcept { channel_handle dropped{std::move(*this)}; }
-  [[nodiscard]] const cosync::channel<T>* get() const noexcept {
-    return shared_ != nullptr ? &shared_->ch : nullptr;
-  }
 
  private:
   void swap(channel_handle& other) noexcept { shared_.swap(other.shared_); }
@@ -126,7 +135,6 @@ class channel_receiver;
 template <class T>
 class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::senders> {
   using base = detail::channel_handle<T, &detail::shared_channel<T>::senders>;
-  static constexpr const char* who = "cosync::channel_sender";
 
  public:
   using send_awaiter = typename channel<T>::send_awaiter;
@@ -156,15 +164,14 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
   task<void> send_n(std::span<T> values) { return ch().send_n(values); }
 
   /// Closes the channel now, for every handle (channel<T>::close).
-  void close() { ch().close(); }
+  using base::close;
   /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
   using base::reset;
   /// False for an empty (default-made, moved-from or reset) handle.
+  using base::capacity;
+  using base::is_closed;
+  using base::size_approx;
   using base::valid;
-
-  [[nodiscard]] bool is_closed() const noexcept { return !this->valid() || this->get()->is_closed(); }
-  [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }
-  [[nodiscard]] std::size_t size_approx() const { return ch().size_approx(); }
 
  private:
   template <class U>
@@ -173,7 +180,7 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
   explicit channel_sender(std::shared_ptr<detail::shared_channel<T>> shared) noexcept
       : base{std::move(shared)} {}
 
-  cosync::channel<T>& ch() const { return base::checked(who); }
+  using base::ch;
 };
 
 /// The receiving side of a channel made by make_channel: copyable; the channel is closed when the
@@ -182,7 +189,6 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
 template <class T>
 class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::receivers> {
   using base = detail::channel_handle<T, &detail::shared_channel<T>::receivers>;
-  static constexpr const char* who = "cosync::channel_receiver";
 
  public:
   using recv_awaiter = typename channel<T>::recv_awaiter;
@@ -213,15 +219,14 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
   std::size_t try_recv_n(std::span<T> out) { return ch().try_recv_n(out); }
 
   /// Closes the channel now, for every handle (channel<T>::close).
-  void close() { ch().close(); }
+  using base::close;
   /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
   using base::reset;
   /// False for an empty (default-made, moved-from or reset) handle.
+  using base::capacity;
+  using base::is_closed;
+  using base::size_approx;
   using base::valid;
-
-  [[nodiscard]] bool is_closed() const noexcept { return !this->valid() || this->get()->is_closed(); }
-  [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }
-  [[nodiscard]] std::size_t size_approx() const { return ch().size_approx(); }
 
  private:
   template <class U>
@@ -230,7 +235,7 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
   explicit channel_receiver(std::shared_ptr<detail::shared_channel<T>> shared) noexcept
       : base{std::move(shared)} {}
 
-  cosync::channel<T>& ch() const { return base::checked(who); }
+  using base::ch;
 };
 
 /// A channel<T> of `capacity` (0: rendezvous; above channel<T>::max_capacity():

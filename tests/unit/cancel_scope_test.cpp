@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 
@@ -26,26 +27,13 @@ using cosync::channel;
 using cosync::task;
 using namespace std::chrono_literals;
 
-namespace {
-
-template <class E, class A>
-task<bool> throws(A a) {
-  try {
-    co_await std::move(a);
-  } catch (const E&) {
-    co_return true;
-  }
-  co_return false;
-}
-
-}  // namespace
-
 COSYNC_TEST_CASE("with_timeout and move_on_after take a channel operation", "[timeout][unit]") {
   channel<int> ch{1};
   REQUIRE(ch.try_send(7) == cosync::try_status::ok);
   const std::optional<int> got = co_await cosync::with_timeout(1s, ch.recv());
   CHECK(got == 7);
-  const bool timed_out = co_await throws<cosync::timed_out>(cosync::with_timeout(2ms, ch.recv()));
+  const bool timed_out =
+      co_await cosync::test::throws<cosync::timed_out>(cosync::with_timeout(2ms, ch.recv()));
   CHECK(timed_out);
   const int ms = 2;  // an int count, as users write it
   auto moved_on = co_await cosync::move_on_after(std::chrono::milliseconds{ms}, ch.recv());
@@ -77,8 +65,8 @@ COSYNC_TEST_CASE("a timeout takes a lock, an event wait and a select", "[timeout
 
   channel<int> a{1};
   channel<int> b{1};
-  const bool selected =
-      co_await throws<cosync::timed_out>(cosync::with_timeout(2ms, cosync::select(a.recv(), b.recv())));
+  const bool selected = co_await cosync::test::throws<cosync::timed_out>(
+      cosync::with_timeout(2ms, cosync::select(a.recv(), b.recv())));
   CHECK(selected);
   REQUIRE(b.try_send(3) == cosync::try_status::ok);
   auto r =
@@ -168,8 +156,8 @@ COSYNC_TEST_CASE("shield runs cleanup to its end inside a cancelled group", "[ca
     }
     co_await cosync::shield(cleanup());
   };
-  const bool outcome =
-      co_await throws<cosync::cancelled>(cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
+  const bool outcome = co_await cosync::test::throws<cosync::cancelled>(
+      cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
         g.spawn(child());
         co_await cosync::sleep_for(1ms);
         g.cancel();
@@ -195,11 +183,11 @@ COSYNC_TEST_CASE("with_stop_token lets an outside stop_source cancel an operatio
     std::this_thread::sleep_for(2ms);
     source.request_stop();
   }};
-  const bool cancelled =
-      co_await throws<cosync::cancelled>(cosync::with_stop_token(source.get_token(), ch.recv()));
+  const bool cancelled = co_await cosync::test::throws<cosync::cancelled>(
+      cosync::with_stop_token(source.get_token(), ch.recv()));
   CHECK(cancelled);
   // Already stopped: cancelled at the first wait.
-  const bool again =
-      co_await throws<cosync::cancelled>(cosync::with_stop_token(source.get_token(), cosync::sleep_for(1s)));
+  const bool again = co_await cosync::test::throws<cosync::cancelled>(
+      cosync::with_stop_token(source.get_token(), cosync::sleep_for(1s)));
   CHECK(again);
 }

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 
@@ -28,20 +29,6 @@ using cosync::channel_sender;
 using cosync::task;
 using cosync::try_status;
 using namespace std::chrono_literals;
-
-namespace {
-
-template <class E, class A>
-task<bool> throws(A a) {
-  try {
-    co_await std::move(a);
-  } catch (const E&) {
-    co_return true;
-  }
-  co_return false;
-}
-
-}  // namespace
 
 TEST_CASE("dropping the last sender closes the channel and receivers drain then get nullopt",
           "[channel_handles][unit]") {
@@ -224,7 +211,7 @@ COSYNC_TEST_CASE("moved-from handles throw usage_error and report closed", "[cha
   CHECK_THROWS_AS(rx.try_recv(), cosync::usage_error);
   CHECK_THROWS_AS(tx.close(), cosync::usage_error);
   auto recv_on_moved_from = [&]() -> task<void> { (void)co_await rx.recv(); };
-  const bool threw = co_await throws<cosync::usage_error>(recv_on_moved_from());
+  const bool threw = co_await cosync::test::throws<cosync::usage_error>(recv_on_moved_from());
   CHECK(threw);
   CHECK_FALSE(tx2.is_closed());
   tx2.close();  // by hand: every handle sees it

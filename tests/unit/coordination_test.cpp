@@ -18,6 +18,7 @@
 #include <mutex>
 #include <vector>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 
@@ -25,38 +26,6 @@ using cosync::task;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Whether awaiting `a` throws E. (NOTE: GCC 12 evaluates a co_await that is an operand of an
-// operator — as inside CHECK(...) — more than once: the tests await first and check after.)
-template <class E, class A>
-task<bool> throws(A a) {
-  try {
-    co_await std::move(a);
-  } catch (const E&) {
-    co_return true;
-  }
-  co_return false;
-}
-
-// Runs `child` in a task group, cancels the group once `child` has had 2 ms to park, and returns
-// whether the child saw cosync::cancelled.
-template <class A>
-task<bool> cancelled_while_waiting(A awaitable) {
-  bool cancelled = false;
-  auto child = [&]() -> task<void> {
-    try {
-      (void)co_await std::move(awaitable);
-    } catch (const cosync::cancelled&) {
-      cancelled = true;
-    }
-  };
-  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    g.spawn(child());
-    co_await cosync::sleep_for(2ms);
-    g.cancel();
-  });
-  co_return cancelled;
-}
 
 // Guards what coroutines on both executors record (Catch2's CHECK is for the test's own coroutine).
 std::mutex& record_mutex() {
@@ -117,7 +86,7 @@ COSYNC_TEST_CASE("a contended mutex is handed to its waiters in FIFO order on th
 COSYNC_TEST_CASE("a cancelled lock wait throws cancelled and takes nothing", "[mutex][unit]") {
   cosync::mutex m;
   auto held = co_await m.lock();
-  const bool cancelled = co_await cancelled_while_waiting(m.lock());
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(m.lock());
   CHECK(cancelled);
   held.unlock();
   CHECK_FALSE(m.is_locked());  // the cancelled waiter was not handed the lock
@@ -183,7 +152,7 @@ COSYNC_TEST_CASE("a semaphore counts permits and hands released ones to waiters 
 
 COSYNC_TEST_CASE("a cancelled acquire takes no permit and loses no release", "[semaphore][unit]") {
   cosync::semaphore s{0};
-  const bool cancelled = co_await cancelled_while_waiting(s.acquire());
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(s.acquire());
   CHECK(cancelled);
   s.release();
   CHECK(s.available() == 1);  // nobody took it on the cancelled waiter's behalf
@@ -238,7 +207,7 @@ COSYNC_TEST_CASE("an event wakes every waiter on its home and stays set until re
   CHECK_FALSE(e.is_set());
   auto timed = co_await cosync::select(e.wait(), cosync::after(1ms));
   CHECK(timed.index() == 1);
-  const bool cancelled = co_await cancelled_while_waiting(e.wait());
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(e.wait());
   CHECK(cancelled);
   const cosync::event preset{true};
   CHECK(preset.is_set());
@@ -279,7 +248,7 @@ COSYNC_TEST_CASE("a wait_group waits for every done across executors", "[wait_gr
   CHECK(wg.count() == 0);  // unchanged
 
   wg.add(1);
-  const bool cancelled = co_await cancelled_while_waiting(wg.wait());
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(wg.wait());
   CHECK(cancelled);
   auto r = co_await cosync::select(wg.wait(), cosync::after(1ms));
   CHECK(r.index() == 1);

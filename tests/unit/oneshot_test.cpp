@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 #include "stress.hpp"
@@ -33,22 +34,6 @@ using cosync::oneshot;
 using cosync::task;
 using cosync::try_status;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Whether awaiting `a` throws E. (NOTE: GCC 12 evaluates a co_await that is an operand of an
-// operator — as inside CHECK(...) — more than once: the tests await first and check after.)
-template <class E, class A>
-task<bool> throws(A a) {
-  try {
-    co_await std::move(a);
-  } catch (const E&) {
-    co_return true;
-  }
-  co_return false;
-}
-
-}  // namespace
 
 TEST_CASE("a oneshot carries one value: try_recv says empty then ok then closed", "[oneshot][unit]") {
   oneshot<std::string> o;
@@ -156,7 +141,7 @@ COSYNC_TEST_CASE("a second recv parked beside the first throws usage_error", "[o
   auto first = o.recv();
   CHECK_FALSE(first.await_ready());
   CHECK(first.await_suspend(std::noop_coroutine()));  // parked by hand, as a select would
-  const bool threw = co_await throws<cosync::usage_error>(o.recv());
+  const bool threw = co_await cosync::test::throws<cosync::usage_error>(o.recv());
   CHECK(threw);
   CHECK(first.withdraw());  // taken back: nothing consumed
   o.send(4);

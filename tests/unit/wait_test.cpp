@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 
@@ -113,18 +114,6 @@ class counter {
 
 static_assert(cosync::select_case<counter::reach_op>);
 
-// Whether awaiting `a` throws E. (NOTE: GCC 12 evaluates a co_await that is an operand of an
-// operator — as inside CHECK(...) — more than once: the tests await first and check after.)
-template <class E, class A>
-task<bool> throws(A a) {
-  try {
-    co_await a;
-  } catch (const E&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 }  // namespace
 
 COSYNC_TEST_CASE("a user-defined case is awaitable on its own and resumes on its home", "[wait][unit]") {
@@ -190,7 +179,8 @@ COSYNC_TEST_CASE("a user-defined wait is a cancellation point (timeouts, task gr
   CHECK_FALSE(moved_on.has_value());
   CHECK(c.parked() == 0);
 
-  const bool threw1 = co_await throws<cosync::timed_out>(cosync::with_timeout(2ms, wait_for(100)));
+  const bool threw1 =
+      co_await cosync::test::throws<cosync::timed_out>(cosync::with_timeout(2ms, wait_for(100)));
   CHECK(threw1);
   CHECK(c.parked() == 0);
 
@@ -339,7 +329,7 @@ COSYNC_TEST_CASE("a select_set selects over cases chosen at run time, of mixed t
     CHECK_THROWS_AS(set.add(cosync::default_case), cosync::usage_error);
     const std::size_t won = co_await set.select();
     CHECK(won == otherwise.index);
-    const bool threw2 = co_await throws<cosync::usage_error>(set.select());  // selected once
+    const bool threw2 = co_await cosync::test::throws<cosync::usage_error>(set.select());  // selected once
     CHECK(threw2);
   }
 
@@ -361,7 +351,7 @@ COSYNC_TEST_CASE("a select_set selects over cases chosen at run time, of mixed t
   }
 
   cosync::select_set empty;
-  const bool threw3 = co_await throws<cosync::usage_error>(empty.select());
+  const bool threw3 = co_await cosync::test::throws<cosync::usage_error>(empty.select());
   CHECK(threw3);
 }
 
@@ -398,6 +388,6 @@ COSYNC_TEST_CASE("a select_set's send cases keep unsent values, and select_order
   closed.close();
   cosync::select_set failing;
   (void)failing.add(closed.send(1));
-  const bool threw4 = co_await throws<cosync::channel_closed>(failing.select());
+  const bool threw4 = co_await cosync::test::throws<cosync::channel_closed>(failing.select());
   CHECK(threw4);
 }
