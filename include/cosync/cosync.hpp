@@ -2,6 +2,7 @@
 
 /// The umbrella header: every public facility of cosync.
 
+#include <cosync/async_generator.hpp>
 #include <cosync/broadcast.hpp>
 #include <cosync/cancel_scope.hpp>
 #include <cosync/cancellation.hpp>
@@ -10,6 +11,7 @@
 #include <cosync/config.hpp>
 #include <cosync/error.hpp>
 #include <cosync/event.hpp>
+#include <cosync/generator.hpp>
 #include <cosync/join_handle.hpp>
 #include <cosync/mutex.hpp>
 #include <cosync/oneshot.hpp>
