@@ -2,6 +2,8 @@
 
 #include "blocking_pool.hpp"
 
+#include <pthread.h>
+
 #include <cosync/error.hpp>
 
 #include "executor.hpp"
@@ -19,6 +21,11 @@ void submit_blocking(blocking_pool& pool, blocking_job& job) {
 
 bool withdraw_blocking(blocking_pool& pool, blocking_job& job) noexcept {
   return pool.withdraw(job);
+}
+
+blocking_pool::blocking_pool(std::size_t max_threads) noexcept : max_threads_{max_threads} {
+  CPU_ZERO(&cpus_);
+  cpus_known_ = sched_getaffinity(0, sizeof cpus_, &cpus_) == 0;
 }
 
 void blocking_pool::submit(blocking_job& job) {
@@ -54,6 +61,10 @@ bool blocking_pool::withdraw(blocking_job& job) noexcept {
 }
 
 void blocking_pool::serve() {
+  if (cpus_known_) {
+    // Best effort: a failure leaves the thread where it was started.
+    (void)pthread_setaffinity_np(pthread_self(), sizeof cpus_, &cpus_);
+  }
   std::unique_lock lock{mutex_};
   for (;;) {
     if (head_ == nullptr) {

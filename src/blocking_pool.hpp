@@ -7,6 +7,8 @@
 
 #include <cosync/detail/blocking_job.hpp>
 
+#include <sched.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -17,7 +19,10 @@ namespace cosync::detail {
 
 class blocking_pool {
  public:
-  explicit blocking_pool(std::size_t max_threads) noexcept : max_threads_{max_threads} {}
+  /// Call on the thread constructing the runtime: the pool's threads will run on the CPUs that
+  /// thread may use (not on a pinned executor's single CPU, which they would otherwise inherit
+  /// from the executor starting them).
+  explicit blocking_pool(std::size_t max_threads) noexcept;
   ~blocking_pool() { stop(); }
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
@@ -36,6 +41,8 @@ class blocking_pool {
   void serve();
 
   const std::size_t max_threads_;
+  cpu_set_t cpus_{};  // where the pool's threads may run
+  bool cpus_known_ = false;
   std::mutex mutex_;
   std::condition_variable work_;
   // ---- guarded by mutex_ ----

@@ -10,6 +10,8 @@
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
+#include <sched.h>
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -120,4 +122,20 @@ TEST_CASE("a queued blocking call is cancelled and a running one is waited for",
   CHECK(first == 1);
   CHECK(second_cancelled);
   CHECK_FALSE(second_ran.load());
+}
+
+TEST_CASE("blocking threads run on every allowed CPU even when the executors are pinned",
+          "[spawn_blocking][unit]") {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  cosync::runtime rt{{.executors = 1, .pin_threads = true}};
+  const int cpus = cosync::sync_wait(rt, []() -> task<int> {
+    co_return co_await cosync::spawn_blocking([] {
+      cpu_set_t mine;
+      CPU_ZERO(&mine);
+      return sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) : -1;
+    });
+  }());
+  CHECK(cpus == CPU_COUNT(&allowed));  // not just the executor's one CPU
 }
