@@ -44,12 +44,12 @@
 //                          time on the other executor also runs beside the runtime's bare round
 //                          trip between the executors (switch_to 1, switch_to 0: no spawn).
 //   spawn_blocking         `co_await cosync::spawn_blocking([i] { return i; })` 5*10^4 times from
-//                          one executor; us per round trip. With the executor pinned to CPU 0:
-//                          the pool's threads, started from it, inherit that pinning and run on
-//                          CPU 0 too; and, as a diagnostic, with pin_threads off (nothing
-//                          pinned). Beside it, placed like the pinned case (the worker on CPU 0
-//                          with its caller): a plain thread handing the same function to a
-//                          std::thread worker through a mutex + condition_variable queue and
+//                          one executor; us per round trip. With the executor pinned to CPU 0
+//                          (the pool's threads run on any allowed CPU: they do not inherit the
+//                          executor's pinning); and, as a diagnostic, with pin_threads off
+//                          (nothing pinned). Beside it, placed like the pinned case (the caller
+//                          on CPU 0, the worker free to run anywhere): a plain thread handing the same
+//                          function to a std::thread worker through a mutex + condition_variable queue and
 //                          waiting on a condition_variable for it; and, with Boost.Asio, a
 //                          coroutine on an io_context `co_await asio::post(thread_pool{1},
 //                          use_awaitable)` — a hop to the pool's thread and back with no user
@@ -429,9 +429,9 @@ double threads_in_process() {
   return count;
 }
 
-// `pin_executor`: runtime_config::pin_threads. NOTE: the blocking pool's threads are started by
-// the executor that first needs one, and inherit its CPU affinity: pinned, they share CPU 0 with
-// the executor (pool_threads and the unpinned variant show it).
+// `pin_executor`: runtime_config::pin_threads. The blocking pool's threads run on every CPU the
+// runtime's creator may use, whatever the executors' pinning (pool_threads shows how many the
+// loop started).
 result spawn_blocking_round_trip(double scale, bool pin_executor) {
   const u64 n = scaled(5e4, scale);
   cosync::runtime rt{cosync::runtime_config{.executors = 1, .pin_threads = pin_executor}};
@@ -505,8 +505,8 @@ class handoff_worker {
 
 result thread_handoff_round_trip(double scale) {
   const u64 n = scaled(5e4, scale);
+  handoff_worker worker;  // started before the caller is pinned: free to run on any CPU, as cosync's pool is
   const scoped_pin pin{0};
-  handoff_worker worker;  // inherits the pinning: on CPU 0 with its caller, as cosync's pool is
   u64 sum = 0;
   const auto start = steady::now();
   for (u64 i = 0; i < n; ++i) {
@@ -581,8 +581,9 @@ result asio_spawn_join(double scale, bool other_thread) {
 
 result asio_post_pool_round_trip(double scale) {
   const u64 n = scaled(5e4, scale);
+  asio::thread_pool pool{
+      1};  // started before the caller is pinned: free to run anywhere, as cosync's pool is
   const scoped_pin pin{0};
-  asio::thread_pool pool{1};  // its thread inherits the pinning: on CPU 0, as cosync's pool is
   asio::io_context ctx{1};
   u64 hops = 0;
   bool back_home = true;
