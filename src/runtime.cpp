@@ -162,7 +162,8 @@ completion_task sweep_parked_hooks(const cancel_scope& scope) {
 
 runtime_state::runtime_state(const runtime_config& config,
                              std::vector<std::unique_ptr<detail::backend>> backends)
-    : backend_{backends.front()->kind()},
+    : executors_{},
+      backend_{backends.front()->kind()},
       shutdown_grace_{config.shutdown_grace},
       on_detached_failure_{config.on_detached_failure},
       blocking_{config.blocking_threads} {
