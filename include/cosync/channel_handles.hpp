@@ -165,13 +165,17 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
 
   /// Closes the channel now, for every handle (channel<T>::close).
   using base::close;
+
   /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
   using base::reset;
+
   /// False for an empty (default-made, moved-from or reset) handle.
+  using base::valid;
+
+  /// As channel<T>'s (an empty handle reports closed).
   using base::capacity;
   using base::is_closed;
   using base::size_approx;
-  using base::valid;
 
  private:
   template <class U>
@@ -220,13 +224,17 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
 
   /// Closes the channel now, for every handle (channel<T>::close).
   using base::close;
+
   /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
   using base::reset;
+
   /// False for an empty (default-made, moved-from or reset) handle.
+  using base::valid;
+
+  /// As channel<T>'s (an empty handle reports closed).
   using base::capacity;
   using base::is_closed;
   using base::size_approx;
-  using base::valid;
 
  private:
   template <class U>

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "await_helpers.hpp"
 #include "catch.hpp"
 #include "runtime_fixture.hpp"
 #include "stress.hpp"
@@ -215,19 +216,7 @@ COSYNC_TEST_CASE("a recv completes at once when a value is kept and reports lag 
 COSYNC_TEST_CASE("a cancelled recv throws cancelled and consumes nothing", "[broadcast][unit]") {
   broadcast<int> b{4};
   auto sub = b.subscribe();
-  bool cancelled = false;
-  auto cancellable = [&]() -> task<void> {
-    try {
-      (void)co_await sub.recv();
-    } catch (const cosync::cancelled&) {
-      cancelled = true;
-    }
-  };
-  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    g.spawn(cancellable());
-    co_await cosync::sleep_for(1ms);
-    g.cancel();
-  });
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(sub.recv());
   CHECK(cancelled);
 
   auto wait_for_it = [&]() -> task<int> {

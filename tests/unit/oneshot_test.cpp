@@ -162,19 +162,7 @@ COSYNC_TEST_CASE("withdraw takes back a parked recv but a recv already woken kee
 
 COSYNC_TEST_CASE("a cancelled recv throws cancelled and consumes nothing", "[oneshot][unit]") {
   oneshot<int> o;
-  bool cancelled = false;
-  auto cancellable = [&]() -> task<void> {
-    try {
-      (void)co_await o.recv();
-    } catch (const cosync::cancelled&) {
-      cancelled = true;
-    }
-  };
-  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    g.spawn(cancellable());
-    co_await cosync::sleep_for(1ms);
-    g.cancel();
-  });
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(o.recv());
   CHECK(cancelled);
 
   auto wait_for_it = [&]() -> task<std::optional<int>> { co_return co_await o.recv(); };

@@ -184,19 +184,7 @@ COSYNC_TEST_CASE("a user-defined wait is a cancellation point (timeouts, task gr
   CHECK(threw1);
   CHECK(c.parked() == 0);
 
-  bool cancelled = false;
-  auto cancellable = [&]() -> task<void> {
-    try {
-      (void)co_await c.reaches(100);
-    } catch (const cosync::cancelled&) {
-      cancelled = true;
-    }
-  };
-  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
-    g.spawn(cancellable());
-    co_await cosync::sleep_for(1ms);
-    g.cancel();
-  });
+  const bool cancelled = co_await cosync::test::cancelled_while_waiting(c.reaches(100));
   CHECK(cancelled);
   CHECK(c.parked() == 0);
 }
