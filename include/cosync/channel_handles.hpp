@@ -109,15 +109,17 @@ class channel_handle {
  public:
   /// Closes the channel now, for every handle (channel<T>::close).
   void close() { ch().close(); }
+  /// As channel<T>'s; an empty handle reports closed.
   [[nodiscard]] bool is_closed() const noexcept { return shared_ == nullptr || shared_->ch.is_closed(); }
   [[nodiscard]] std::size_t capacity() const { return ch().capacity(); }
   [[nodiscard]] std::size_t size_approx() const { return ch().size_approx(); }
-
- protected:
+  /// False for an empty (default-made, moved-from or reset) handle.
   [[nodiscard]] bool valid() const noexcept { return shared_ != nullptr; }
-  /// Drops this handle's share now (its destructor's work): the last one closes the channel.
+  /// Drops this handle now, as its destructor would (tokio's drop(tx)): the last sender (or
+  /// receiver) closes the channel. The handle is empty afterwards.
   void reset() noexcept { channel_handle dropped{std::move(*this)}; }
 
+ protected:
  private:
   void swap(channel_handle& other) noexcept { shared_.swap(other.shared_); }
 
@@ -133,7 +135,7 @@ class channel_receiver;
 /// last sender is dropped (see the file comment). A moved-from sender holds nothing: using it
 /// throws cosync::usage_error, dropping it does nothing.
 template <class T>
-class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::senders> {
+class channel_sender : public detail::channel_handle<T, &detail::shared_channel<T>::senders> {
   using base = detail::channel_handle<T, &detail::shared_channel<T>::senders>;
 
  public:
@@ -163,20 +165,6 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
   std::size_t try_send_n(std::span<T> values) { return ch().try_send_n(values); }
   task<void> send_n(std::span<T> values) { return ch().send_n(values); }
 
-  /// Closes the channel now, for every handle (channel<T>::close).
-  using base::close;
-
-  /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
-  using base::reset;
-
-  /// False for an empty (default-made, moved-from or reset) handle.
-  using base::valid;
-
-  /// As channel<T>'s (an empty handle reports closed).
-  using base::capacity;
-  using base::is_closed;
-  using base::size_approx;
-
  private:
   template <class U>
   friend std::pair<channel_sender<U>, channel_receiver<U>> make_channel(std::size_t capacity);
@@ -191,7 +179,7 @@ class channel_sender : detail::channel_handle<T, &detail::shared_channel<T>::sen
 /// last receiver is dropped (see the file comment). A moved-from receiver holds nothing: using it
 /// throws cosync::usage_error, dropping it does nothing.
 template <class T>
-class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::receivers> {
+class channel_receiver : public detail::channel_handle<T, &detail::shared_channel<T>::receivers> {
   using base = detail::channel_handle<T, &detail::shared_channel<T>::receivers>;
 
  public:
@@ -221,20 +209,6 @@ class channel_receiver : detail::channel_handle<T, &detail::shared_channel<T>::r
     return ch().try_recv_n(std::move(out), max);
   }
   std::size_t try_recv_n(std::span<T> out) { return ch().try_recv_n(out); }
-
-  /// Closes the channel now, for every handle (channel<T>::close).
-  using base::close;
-
-  /// Drops this handle now, as its destructor would (tokio's drop(tx)); it is empty afterwards.
-  using base::reset;
-
-  /// False for an empty (default-made, moved-from or reset) handle.
-  using base::valid;
-
-  /// As channel<T>'s (an empty handle reports closed).
-  using base::capacity;
-  using base::is_closed;
-  using base::size_approx;
 
  private:
   template <class U>
