@@ -4,6 +4,7 @@
 
 #include <cosync/async_generator.hpp>
 #include <cosync/broadcast.hpp>
+#include <cosync/broadcast_result.hpp>
 #include <cosync/cancel_scope.hpp>
 #include <cosync/cancellation.hpp>
 #include <cosync/channel.hpp>
