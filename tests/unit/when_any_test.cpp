@@ -131,7 +131,7 @@ COSYNC_TEST_CASE("a when_any cancelled from above throws cancelled after its ope
 }
 
 COSYNC_TEST_CASE("a when_any loser that completes anyway has its result destroyed", "[when_any][unit]") {
-  auto stubborn = []() -> task<counted> {
+  auto ignores_cancel = []() -> task<counted> {
     co_await cosync::shield(cosync::sleep_for(2ms));  // ignores the cancellation
     co_return counted{};
   };
@@ -140,7 +140,7 @@ COSYNC_TEST_CASE("a when_any loser that completes anyway has its result destroye
     co_return counted{};
   };
   {
-    auto r = co_await cosync::when_any(stubborn(), quick());
+    auto r = co_await cosync::when_any(ignores_cancel(), quick());
     CHECK(r.index() == 1);
     CHECK(counted::live == 1);  // the winner's; the loser's was destroyed
   }
