@@ -3,7 +3,9 @@
 // Coroutine frames are allocated and freed at a high rate (one per task), often in bursts of
 // thousands that live for a moment. Each thread keeps freed frames in per-size free lists and
 // hands them out again, so a burst touches no fresh pages and takes no allocator lock. Frames
-// freed on another thread than the one that allocated them simply join that thread's lists.
+// freed on another thread than the one that allocated them join that thread's lists — so a
+// thread that only frees (the consumer end of a pipeline, the target of spawn_on) would hoard
+// without end: each thread keeps at most max_bytes, and gives the rest back to the allocator.
 // (Under AddressSanitizer the cache is off, so every use-after-free is still caught.)
 
 #include <array>
@@ -17,8 +19,8 @@ class frame_cache {
   // Size classes are multiples of 16 bytes (the allocator's alignment), so a frame wastes at
   // most 15 bytes: at 10^5 suspended coroutines that is megabytes (C6 measures it).
   static constexpr std::size_t granule = 16;
-  static constexpr std::size_t size_classes = 64;         // frames up to 1 KiB are cached
-  static constexpr std::size_t max_per_class = 1u << 17;  // bounds what one thread can hoard
+  static constexpr std::size_t size_classes = 64;                 // frames up to 1 KiB are cached
+  static constexpr std::size_t max_bytes = std::size_t{4} << 20;  // what one thread may hoard
 
   frame_cache() = default;
   frame_cache(const frame_cache&) = delete;
@@ -30,8 +32,8 @@ class frame_cache {
         free_[c] = n->next;
         release(n, (c + 1) * granule);
       }
-      count_[c] = max_per_class;  // frames freed during thread exit go straight to the allocator
     }
+    bytes_ = max_bytes;  // frames freed during thread exit go straight to the allocator
   }
 
   void* allocate(std::size_t bytes) {
@@ -41,7 +43,7 @@ class frame_cache {
     }
     if (node* n = free_[c]) {
       free_[c] = n->next;
-      --count_[c];
+      bytes_ -= (c + 1) * granule;
       return n;
     }
     return ::operator new((c + 1) * granule);
@@ -53,13 +55,17 @@ class frame_cache {
       release(p, bytes);
       return;
     }
-    if (!enabled || count_[c] >= max_per_class) {
-      release(p, (c + 1) * granule);
+    const std::size_t size = (c + 1) * granule;
+    if (!enabled || bytes_ + size > max_bytes) {
+      release(p, size);
       return;
     }
     free_[c] = new (p) node{free_[c]};
-    ++count_[c];
+    bytes_ += size;
   }
+
+  /// Bytes this thread keeps for reuse (tests: never above max_bytes).
+  [[nodiscard]] std::size_t cached_bytes() const noexcept { return bytes_; }
 
  private:
   struct node {
@@ -87,7 +93,7 @@ class frame_cache {
   }
 
   std::array<node*, size_classes> free_{};
-  std::array<std::size_t, size_classes> count_{};
+  std::size_t bytes_ = 0;  // in free_
 };
 
 inline thread_local frame_cache this_thread_frames;
