@@ -2,9 +2,11 @@
 
 // The I/O backend an executor blocks in when it has nothing to do: io_uring (src/uring_backend.cpp)
 // or its epoll twin (src/epoll_backend.cpp). Both wait on an eventfd that other threads write to
-// wake the executor, with a timeout that is the executor's earliest timer deadline. (TCP and file
-// I/O will add submission and completion of operations to this interface.)
+// wake the executor, with a timeout that is the executor's earliest timer deadline; and both
+// carry the I/O operations of <cosync/detail/io_request.hpp>, completing them on the executor's
+// thread only (during wait() and poll()).
 
+#include <cosync/detail/io_request.hpp>
 #include <cosync/runtime.hpp>
 
 #include <chrono>
@@ -26,6 +28,30 @@ class backend {
 
   /// Any thread: makes the current or next wait() return.
   virtual void wake() noexcept = 0;
+
+  /// The executor's thread, once, before its loop: binds the backend to that thread.
+  virtual void attach_thread() {}
+
+  /// The executor's thread, once, after its loop: cancels every request still in flight and
+  /// waits until the kernel is done with all of them (none is completed or woken), so that the
+  /// frames holding them may be destroyed. Then releases what attach_thread() took.
+  virtual void detach_thread() noexcept {}
+
+  /// As detail::start_io and detail::stop_io (the executor's thread).
+  virtual bool start(io_request& r) = 0;
+  virtual void stop(io_request& r) noexcept = 0;
+
+  /// Whether requests are in flight: the executor then calls poll() once per loop turn.
+  [[nodiscard]] virtual bool busy() const noexcept = 0;
+
+  /// Without blocking: submits what start() queued and completes what finished.
+  virtual void poll() = 0;
+
+  /// Whether poll() would find completions, read without a system call (the executor's idle spin
+  /// checks it). A backend that cannot tell says false, and the executor does not spin while its
+  /// requests are in flight: it blocks in wait(), which sees both.
+  [[nodiscard]] virtual bool sees_completions() const noexcept { return false; }
+  [[nodiscard]] virtual bool completions_pending() const noexcept { return false; }
 };
 
 /// Thrown by make_uring_backend when io_uring cannot be set up; `error` is the errno.

@@ -1,8 +1,8 @@
 // The executor loop:
 //   run a bounded batch of ready coroutines → flush the outbound batches into the peers' rings →
-//   drain the inbound rings and the inbox → fire due timers → when nothing is left to do, spin
-//   briefly on the rings, then block in the backend (src/wakeup.hpp has the protocol that makes
-//   that safe).
+//   drain the inbound rings and the inbox → complete finished I/O (when any is in flight) → fire
+//   due timers → when nothing is left to do, spin briefly on the rings, then block in the backend
+//   (src/wakeup.hpp has the protocol that makes that safe).
 
 #include "executor.hpp"
 
@@ -52,10 +52,14 @@ void executor::run() {
   constexpr std::uintptr_t nesting_budget = 256 * 1024;
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
   try {
+    backend_->attach_thread();
     while (!stop_.load(std::memory_order_acquire)) {
       run_ready();
       flush_outbound();  // what the batch sent goes out before this thread polls its own rings
       drain_inbound();
+      if (backend_->busy()) {
+        backend_->poll();  // submits what the batch started, completes what finished
+      }
       fire_timers();
       if (ready_.empty()) {
         sleep();
@@ -66,6 +70,8 @@ void executor::run() {
     // The runtime stops every executor and hands the error to sync_wait and shutdown.
     runtime_.executor_failed(std::current_exception());
   }
+  // No frame holding an I/O request may be destroyed (at shutdown) while the kernel owns it.
+  backend_->detach_thread();
   set_current_executor(nullptr);
   this_thread_parked_hooks = nullptr;
   stack_floor = 0;
@@ -174,7 +180,7 @@ void executor::sleep() {
     std::this_thread::yield();
     return;
   }
-  if (spin_for_work()) {
+  if ((!backend_->busy() || backend_->sees_completions()) && spin_for_work()) {
     return;
   }
   gate_.announce_sleep();
@@ -201,7 +207,7 @@ bool executor::spin_for_work() const noexcept {
   }
   const auto give_up = std::chrono::steady_clock::now() + idle_spin_;
   for (unsigned polls = 1;; ++polls) {
-    if (has_inbound_work() || stop_.load(std::memory_order_relaxed)) {
+    if (has_inbound_work() || stop_.load(std::memory_order_relaxed) || backend_->completions_pending()) {
       return true;
     }
 #if defined(__x86_64__) || defined(__i386__)
@@ -284,6 +290,30 @@ void arm_timer(executor& home, timer_node& node) {
 void disarm_timer(executor& home, timer_node& node) noexcept {
   if (node.armed()) {
     home.disarm(node);
+  }
+}
+
+// ---------------------------------------------------------------- detail/io_request.hpp
+
+bool start_io(executor& home, io_request& r) {
+  r.home = &home;
+  return home.io().start(r);
+}
+
+void stop_io(io_request& r) noexcept {
+  if (r.state == io_state::in_flight) {
+    r.parked = nullptr;  // its completion, found while waiting, must claim and wake nobody
+    r.home->io().stop(r);
+  }
+}
+
+void complete_io(io_request& r) {
+  if (r.parked == nullptr || (r.on_done != nullptr && r.on_done(r))) {
+    return;
+  }
+  waiter& w = *r.parked;
+  if (w.claim()) {
+    w.wake();
   }
 }
 

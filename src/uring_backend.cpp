@@ -1,19 +1,32 @@
 // The io_uring backend: one ring per executor. While the executor sleeps, a poll of its eventfd
-// is in flight; io_uring_submit_and_wait_timeout blocks for that completion or the timer
-// deadline in one system call.
+// is in flight; io_uring_submit_and_wait_timeout blocks for that completion, an I/O completion or
+// the timer deadline in one system call.
 //
 // A poll, not a read: on kernels of the 5.6–5.10 era a read of a non-blocking eventfd completes
 // at once with -EAGAIN instead of waiting, which would make an idle executor spin. Every
 // completion's result is checked, and the opcodes used are probed when the ring is set up: a
 // kernel without them makes the runtime fall back to epoll.
+//
+// I/O requests (detail/io_request.hpp) go into the submission queue as coroutines start them and
+// are submitted once per loop turn (poll) or when the executor sleeps (wait), batched. The ring is
+// set up for one thread (SINGLE_ISSUER, enabled on the executor's thread) with cooperative task
+// running (COOP_TASKRUN: the kernel posts completions when the thread enters it, no interrupt) and
+// TASKRUN_FLAG, which lets the idle spin see pending completions in shared memory. Each flag is
+// dropped when an older kernel refuses it. The completion queue is sized for many requests in
+// flight; should it overflow anyway, the kernel keeps the surplus (IORING_FEAT_NODROP) and poll()
+// flushes it.
 
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -25,7 +38,9 @@ namespace {
 std::atomic<int> simulated_setup_error{0};
 std::atomic<bool> simulated_missing_opcode{false};
 
+// user_data of the requests that are not io_requests (whose addresses are 8-aligned).
 constexpr std::uint64_t wake_tag = 1;
+constexpr std::uint64_t cancel_tag = 2;
 
 class uring_backend final : public backend {
  public:
@@ -33,15 +48,7 @@ class uring_backend final : public backend {
     if (const int simulated = simulated_setup_error.load(std::memory_order_relaxed); simulated != 0) {
       throw_setup_failed(simulated);
     }
-    // COOP_TASKRUN: completions are processed when this thread enters the kernel, not by an
-    // interrupt (kernel 5.19+); retried without it on older kernels.
-    int rc = io_uring_queue_init(entries, &ring_, IORING_SETUP_COOP_TASKRUN);
-    if (rc == -EINVAL) {
-      rc = io_uring_queue_init(entries, &ring_, 0);
-    }
-    if (rc < 0) {
-      throw_setup_failed(-rc);
-    }
+    setup_ring();
     try {
       require_opcodes();
       event_fd_ = make_eventfd();
@@ -61,11 +68,45 @@ class uring_backend final : public backend {
 
   backend_kind kind() const noexcept override { return backend_kind::io_uring; }
 
+  void attach_thread() override {
+    if ((ring_.flags & IORING_SETUP_R_DISABLED) != 0) {
+      // The system call itself: Debian's liburing 2.3 declares io_uring_enable_rings but does
+      // not export it.
+      if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) != 0) {
+        throw backend_error(std::string{"cosync: enabling the io_uring failed: "} + std::strerror(errno));
+      }
+    }
+    // Saves a file-table lookup per io_uring_enter; an optimisation only, so a refusal is fine.
+    registered_fd_ = io_uring_register_ring_fd(&ring_) == 1;
+  }
+
+  void detach_thread() noexcept override {
+    if (in_flight_ != 0) {
+      draining_ = true;
+      io_uring_sqe* s = sqe();
+      io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(s, cancel_tag);
+      // A request the kernel cannot cancel (a file read under way) finishes by itself; a kernel
+      // without IORING_ASYNC_CANCEL_ANY (before 5.19) is given a bounded time.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+      while (in_flight_ != 0 && std::chrono::steady_clock::now() < give_up) {
+        __kernel_timespec ts{0, 10'000'000};
+        io_uring_cqe* cqe = nullptr;
+        (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        reap();
+      }
+    }
+    if (registered_fd_) {
+      (void)io_uring_unregister_ring_fd(&ring_);
+      registered_fd_ = false;
+    }
+  }
+
   void wait(std::optional<std::chrono::nanoseconds> timeout) override {
     if (!poll_armed_) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-      io_uring_prep_poll_add(sqe, event_fd_, POLLIN);
-      io_uring_sqe_set_data64(sqe, wake_tag);
+      io_uring_sqe* s = sqe();
+      io_uring_prep_poll_add(s, event_fd_, POLLIN);
+      io_uring_sqe_set_data64(s, wake_tag);
       poll_armed_ = true;
     }
     io_uring_cqe* cqe = nullptr;
@@ -78,9 +119,7 @@ class uring_backend final : public backend {
     } else {
       rc = io_uring_submit_and_wait(&ring_, 1);
     }
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-      throw backend_error(std::string{"cosync: io_uring wait failed: "} + std::strerror(-rc));
-    }
+    check_enter(rc, "wait");
     reap();
     if (readable_) {
       readable_ = false;
@@ -90,42 +129,162 @@ class uring_backend final : public backend {
 
   void wake() noexcept override { signal_eventfd(event_fd_); }
 
+  bool start(io_request& r) override {
+    io_uring_sqe* s = sqe();
+    const auto length = static_cast<unsigned>(std::min<std::size_t>(r.length, max_transfer));
+    switch (r.opcode) {
+      case io_opcode::accept:
+        io_uring_prep_accept(s, r.fd, static_cast<sockaddr*>(r.buffer), &r.address_length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+      case io_opcode::connect:
+        io_uring_prep_connect(s, r.fd, static_cast<const sockaddr*>(r.buffer), r.address_length);
+        break;
+      case io_opcode::recv:
+        io_uring_prep_recv(s, r.fd, r.buffer, length, 0);
+        break;
+      case io_opcode::send:
+        io_uring_prep_send(s, r.fd, r.buffer, length, MSG_NOSIGNAL);
+        break;
+      case io_opcode::read_at:
+        io_uring_prep_read(s, r.fd, r.buffer, length, r.offset);
+        break;
+      case io_opcode::write_at:
+        io_uring_prep_write(s, r.fd, r.buffer, length, r.offset);
+        break;
+      case io_opcode::fsync:
+        io_uring_prep_fsync(s, r.fd, 0);
+        break;
+    }
+    io_uring_sqe_set_data(s, &r);
+    r.state = io_state::in_flight;
+    ++in_flight_;
+    return false;
+  }
+
+  void stop(io_request& r) noexcept override {
+    if (r.state != io_state::in_flight) {
+      return;
+    }
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel(s, &r, 0);  // after r itself if r is not submitted yet: in order
+    io_uring_sqe_set_data64(s, cancel_tag);
+    while (r.state == io_state::in_flight) {
+      check_enter(io_uring_submit_and_wait(&ring_, 1), "cancel");
+      reap();
+    }
+  }
+
+  bool busy() const noexcept override { return in_flight_ != 0; }
+
+  void poll() override {
+    if (io_uring_sq_ready(&ring_) != 0 || !knows_taskrun_ || taskrun_pending() ||
+        io_uring_cq_has_overflow(&ring_)) {
+      check_enter(io_uring_submit_and_get_events(&ring_), "submit");
+    }
+    reap();
+  }
+
+  bool sees_completions() const noexcept override { return true; }
+
+  bool completions_pending() const noexcept override {
+    return io_uring_cq_ready(&ring_) != 0 || taskrun_pending();
+  }
+
  private:
-  static constexpr unsigned entries = 64;
+  static constexpr unsigned entries = 256;
+  static constexpr unsigned completion_entries = 16384;
+  static constexpr std::size_t max_transfer = 1U << 30;  // one request's bytes fit the SQE's 32 bits
 
   [[noreturn]] static void throw_setup_failed(int error) {
     throw uring_setup_failed(error, std::string{"io_uring_setup: "} + std::strerror(error));
   }
 
-  // The opcodes this backend submits, or uring_setup_failed (ENOSYS: "not available here").
-  void require_opcodes() {
-    io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
-    const bool ok = probe != nullptr && io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) != 0 &&
-                    io_uring_opcode_supported(probe, IORING_OP_TIMEOUT) != 0;
-    io_uring_free_probe(probe);
-    if (simulated_missing_opcode.load(std::memory_order_relaxed) || !ok) {
-      throw uring_setup_failed(
-          ENOSYS, "io_uring lacks IORING_OP_POLL_ADD or IORING_OP_TIMEOUT (or cannot be probed)");
+  // The most capable flags this kernel accepts (each one is newer than the next).
+  void setup_ring() {
+    constexpr unsigned tries[] = {
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER |
+            IORING_SETUP_R_DISABLED,                            // 6.0
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,  // 5.19
+        0,
+    };
+    int rc = -EINVAL;
+    for (const unsigned flags : tries) {
+      io_uring_params params{};
+      params.flags = flags | IORING_SETUP_CQSIZE;
+      params.cq_entries = completion_entries;
+      rc = io_uring_queue_init_params(entries, &ring_, &params);
+      if (rc != -EINVAL) {
+        knows_taskrun_ = (flags & IORING_SETUP_TASKRUN_FLAG) != 0;
+        break;
+      }
+    }
+    if (rc < 0) {
+      throw_setup_failed(-rc);
     }
   }
 
+  // The opcodes this backend submits, or uring_setup_failed (ENOSYS: "not available here").
+  void require_opcodes() {
+    io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+    bool ok = probe != nullptr;
+    for (const int op :
+         {IORING_OP_POLL_ADD, IORING_OP_TIMEOUT, IORING_OP_ASYNC_CANCEL, IORING_OP_ACCEPT, IORING_OP_CONNECT,
+          IORING_OP_RECV, IORING_OP_SEND, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC}) {
+      ok = ok && io_uring_opcode_supported(probe, op) != 0;
+    }
+    io_uring_free_probe(probe);
+    if (simulated_missing_opcode.load(std::memory_order_relaxed) || !ok) {
+      throw uring_setup_failed(ENOSYS, "io_uring lacks an opcode cosync needs (5.6 or later has them all)");
+    }
+  }
+
+  // A free submission entry, submitting what is queued if the queue is full.
+  io_uring_sqe* sqe() {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    while (s == nullptr) {
+      check_enter(io_uring_submit(&ring_), "submit");
+      s = io_uring_get_sqe(&ring_);
+    }
+    return s;
+  }
+
+  static void check_enter(int rc, const char* what) {
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      throw backend_error(std::string{"cosync: io_uring "} + what + " failed: " + std::strerror(-rc));
+    }
+  }
+
+  bool taskrun_pending() const noexcept {
+    return knows_taskrun_ && (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+  }
+
+  // Completes what the completion queue holds. Each entry is consumed before it is acted on, so a
+  // completion that throws (out of memory while queueing a wakeup) is never seen twice.
   void reap() {
-    unsigned head = 0;
-    unsigned seen = 0;
     int failed = 0;
     io_uring_cqe* cqe = nullptr;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      if (io_uring_cqe_get_data64(cqe) == wake_tag) {
+    while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+      const std::uint64_t tag = io_uring_cqe_get_data64(cqe);
+      const int res = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      if (tag == wake_tag) {
         poll_armed_ = false;  // one-shot: re-armed at the next wait
-        if (cqe->res >= 0) {
+        if (res >= 0) {
           readable_ = true;
-        } else if (cqe->res != -ECANCELED && cqe->res != -EINTR) {
-          failed = -cqe->res;
+        } else if (res != -ECANCELED && res != -EINTR) {
+          failed = -res;
+        }
+      } else if (tag != cancel_tag) {
+        auto& r = *reinterpret_cast<io_request*>(static_cast<std::uintptr_t>(tag));
+        r.result = res;
+        r.state = io_state::done;
+        --in_flight_;
+        if (!draining_) {
+          complete_io(r);
         }
       }
-      ++seen;
     }
-    io_uring_cq_advance(&ring_, seen);
     if (failed != 0) {
       throw backend_error(std::string{"cosync: io_uring poll of the wakeup eventfd failed: "} +
                           std::strerror(failed));
@@ -134,8 +293,12 @@ class uring_backend final : public backend {
 
   io_uring ring_{};
   int event_fd_ = -1;
+  std::size_t in_flight_ = 0;  // io_requests submitted or queued, not yet completed
   bool poll_armed_ = false;
-  bool readable_ = false;  // the poll completed: read the eventfd to reset it
+  bool readable_ = false;       // the poll completed: read the eventfd to reset it
+  bool knows_taskrun_ = false;  // IORING_SQ_TASKRUN tells when completions wait in the kernel
+  bool registered_fd_ = false;
+  bool draining_ = false;  // detach_thread: completions wake nobody
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -67,6 +68,21 @@ class cancelled : public error {
 class timed_out : public error {
  public:
   timed_out() : error{"cosync: operation timed out"} {}
+};
+
+/// An I/O operation the system refused (cosync/net.hpp, cosync/file.hpp): code() holds the errno
+/// (std::system_category), what() names the operation — "cosync: connect 127.0.0.1:1: Connection
+/// refused". Compare with std::errc: `e.code() == std::errc::connection_reset`.
+class io_error : public error {
+ public:
+  io_error(int errno_value, const std::string& what)
+      : error{"cosync: " + what + ": " + std::system_category().message(errno_value)},
+        code_{errno_value, std::system_category()} {}
+
+  [[nodiscard]] const std::error_code& code() const noexcept { return code_; }
+
+ private:
+  std::error_code code_;
 };
 
 /// Several failures from one task group (or any failure from a supervising one): every exception

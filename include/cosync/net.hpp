@@ -1,0 +1,397 @@
+#pragma once
+
+/// TCP: cosync::tcp_listener (bind, accept) and cosync::tcp_stream (connect, read, write,
+/// write_all, shutdown_write), on the executor's backend — io_uring, or epoll where io_uring is
+/// not allowed; the same API and behaviour on both.
+///
+///     auto listener = cosync::tcp_listener::bind(cosync::socket_address::any(8080));
+///     for (;;) {
+///       cosync::tcp_stream s = co_await listener.accept();
+///       group.spawn(serve(std::move(s)));
+///     }
+///
+///     std::array<char, 4096> buffer;
+///     std::size_t n = co_await s.read(buffer);          // 0: the peer closed its side
+///     co_await s.write_all(std::string_view{buffer.data(), n});
+///
+/// Every operation:
+/// - runs on the executor of the coroutine that awaits it and resumes that coroutine there; it
+///   must be awaited on an executor thread (cosync::usage_error otherwise);
+/// - fails with cosync::io_error (its code() the errno) — never a silent short result: `read`
+///   returns 0 only at the end of the stream, `write_all` writes everything or throws;
+/// - is a cancellation point (a task group's cancellation, with_timeout, shutdown) and a select
+///   case. A cancelled operation throws cosync::cancelled once the kernel has let go of its
+///   buffer, and loses nothing it did: bytes a cancelled read received are returned by the next
+///   read, a connection a cancelled accept took is returned by the next accept. (A cancelled
+///   write may have sent a prefix of its bytes: the stream is then best closed.)
+///
+/// A stream or listener must outlive the operations awaited on it and not be moved while one is in
+/// flight. One read and one write may wait on a stream at the same time (from different
+/// coroutines); on the epoll backend a second read waiting on the same executor fails with EBUSY.
+
+#include <cosync/detail/io_case.hpp>
+#include <cosync/socket_address.hpp>
+#include <cosync/waitable.hpp>
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cosync {
+
+class tcp_stream;
+class tcp_listener;
+
+namespace detail {
+
+/// Closes `fd` if it is one (-1: nothing).
+void close_fd(int fd) noexcept;
+
+/// A new non-blocking, close-on-exec TCP socket of `family`, or io_error.
+[[nodiscard]] int open_tcp_socket(int family);
+
+/// The address a socket is bound to, or connected to (`peer`); io_error on failure.
+[[nodiscard]] socket_address socket_name(int fd, bool peer);
+
+}  // namespace detail
+
+/// The read case (tcp_stream::read): the bytes received into the buffer; 0 at the end of the
+/// stream (or for an empty buffer).
+class read_op : private detail::io_case {
+ public:
+  read_op(read_op&&) noexcept = default;
+
+ private:
+  friend struct case_access;
+  friend class tcp_stream;
+  template <select_case>
+  friend class waitable;
+
+  read_op(tcp_stream& stream, std::span<std::byte> buffer) noexcept;
+
+  bool try_complete() noexcept;
+  using io_case::park;
+  bool withdraw() noexcept;
+  std::size_t result();
+
+  tcp_stream* stream_;
+  bool from_unread_ = false;  // completed from bytes an earlier cancelled read received
+};
+
+/// The write case (tcp_stream::write, write_all): how many bytes were sent — at least one unless
+/// the buffer is empty for write, all of them for write_all.
+class write_op : private detail::io_case {
+ public:
+  write_op(write_op&&) noexcept = default;
+
+ private:
+  friend struct case_access;
+  friend class tcp_stream;
+  template <select_case>
+  friend class waitable;
+
+  write_op(int fd, std::span<const std::byte> bytes, bool all) noexcept;
+
+  bool try_complete() noexcept { return request_.length == 0; }
+  using io_case::park;
+  using io_case::withdraw;
+  std::size_t result();
+
+  std::size_t size_;
+  bool all_;
+};
+
+/// The connect case (tcp_stream::connect): the connected stream.
+class connect_op : private detail::io_case {
+ public:
+  connect_op(connect_op&& other) noexcept
+      : io_case{std::move(other)}, address_{other.address_}, socket_{std::exchange(other.socket_, -1)} {}
+  ~connect_op();
+
+ private:
+  friend struct case_access;
+  friend class tcp_stream;
+  template <select_case>
+  friend class waitable;
+
+  explicit connect_op(const socket_address& address) noexcept
+      : io_case{detail::io_opcode::connect, -1}, address_{address} {}
+
+  using io_case::try_complete;
+  bool park(waiter& w);
+  using io_case::withdraw;
+  tcp_stream result();
+
+  socket_address address_;
+  int socket_ = -1;  // owned until the connection is handed over
+};
+
+/// The accept case (tcp_listener::accept): the accepted connection.
+class accept_op : private detail::io_case {
+ public:
+  accept_op(accept_op&& other) noexcept
+      : io_case{std::move(other)}, listener_{other.listener_}, kept_{std::exchange(other.kept_, -1)} {}
+  ~accept_op() { detail::close_fd(kept_); }
+
+ private:
+  friend struct case_access;
+  friend class tcp_listener;
+  template <select_case>
+  friend class waitable;
+
+  explicit accept_op(tcp_listener& listener) noexcept;
+
+  bool try_complete() noexcept;
+  bool park(waiter& w);
+  bool withdraw() noexcept;
+  tcp_stream result();
+
+  tcp_listener* listener_;
+  sockaddr_storage peer_{};
+  int kept_ = -1;  // a connection an earlier cancelled accept took
+};
+
+/// A connected TCP socket. Move-only; closed when destroyed (or by close()).
+class tcp_stream {
+ public:
+  tcp_stream() noexcept = default;
+  /// Takes ownership of a connected socket (made non-blocking here); io_error if it is not one.
+  [[nodiscard]] static tcp_stream from_native(int fd);
+  tcp_stream(tcp_stream&& other) noexcept
+      : fd_{std::exchange(other.fd_, -1)}, unread_{std::move(other.unread_)} {}
+  tcp_stream& operator=(tcp_stream&& other) noexcept {
+    if (this != &other) {
+      close();
+      fd_ = std::exchange(other.fd_, -1);
+      unread_ = std::move(other.unread_);
+    }
+    return *this;
+  }
+  ~tcp_stream() { close(); }
+
+  /// `co_await tcp_stream::connect(address)`: a connected stream, or io_error (ECONNREFUSED, ...).
+  [[nodiscard]] static auto connect(const socket_address& address) noexcept;  // waitable<connect_op>
+
+  /// `co_await s.read(buffer)`: receives up to buffer.size() bytes; 0 at the end of the stream.
+  [[nodiscard]] waitable<read_op> read(std::span<std::byte> buffer) noexcept {
+    return waitable<read_op>{*this, buffer};
+  }
+  [[nodiscard]] waitable<read_op> read(std::span<char> buffer) noexcept {
+    return read(std::as_writable_bytes(buffer));
+  }
+
+  /// `co_await s.write(bytes)`: sends some of `bytes` (at least one); returns how many.
+  [[nodiscard]] waitable<write_op> write(std::span<const std::byte> bytes) noexcept {
+    return waitable<write_op>{fd_, bytes, false};
+  }
+  [[nodiscard]] waitable<write_op> write(std::string_view text) noexcept {
+    return write(std::as_bytes(std::span{text}));
+  }
+
+  /// `co_await s.write_all(bytes)`: sends all of `bytes` (several writes if the socket buffer is
+  /// full). `bytes` must stay alive until it completes.
+  [[nodiscard]] waitable<write_op> write_all(std::span<const std::byte> bytes) noexcept {
+    return waitable<write_op>{fd_, bytes, true};
+  }
+  [[nodiscard]] waitable<write_op> write_all(std::string_view text) noexcept {
+    return write_all(std::as_bytes(std::span{text}));
+  }
+
+  /// Half-close: sends FIN (the peer's reads then return 0); reading goes on. io_error on failure.
+  void shutdown_write();
+
+  /// TCP_NODELAY: small writes leave at once instead of waiting to coalesce (Nagle).
+  void set_nodelay(bool on);
+
+  [[nodiscard]] socket_address local_address() const { return detail::socket_name(fd_, false); }
+  [[nodiscard]] socket_address peer_address() const { return detail::socket_name(fd_, true); }
+
+  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] int native_handle() const noexcept { return fd_; }
+  /// Closes the socket now (no operation may be in flight on it).
+  void close() noexcept { detail::close_fd(std::exchange(fd_, -1)); }
+
+ private:
+  friend class read_op;
+  friend class accept_op;
+  friend class connect_op;
+
+  explicit tcp_stream(int fd) noexcept : fd_{fd} {}
+
+  int fd_ = -1;
+  std::vector<std::byte> unread_;  // received by a cancelled read, returned by the next read
+};
+
+/// Options of tcp_listener::bind.
+struct listen_options {
+  int backlog = 1024;         // pending connections the kernel queues (capped by somaxconn)
+  bool reuse_address = true;  // SO_REUSEADDR: rebind at once after a restart
+  bool reuse_port = false;    // SO_REUSEPORT: several listeners (one per executor) share a port
+  bool ipv6_only = false;     // IPV6_V6ONLY for an IPv6 address: no IPv4-mapped connections
+};
+
+/// A listening TCP socket. Move-only; closed when destroyed.
+///
+/// `co_await l.accept()` waits for the next connection. A server that runs out of file
+/// descriptors gets io_error with EMFILE (or ENFILE) from accept: the listener stays usable, so
+/// back off (sleep a little) and accept again rather than retrying in a tight loop.
+class tcp_listener {
+ public:
+  tcp_listener() noexcept = default;
+  tcp_listener(tcp_listener&& other) noexcept
+      : fd_{std::exchange(other.fd_, -1)}, kept_{std::move(other.kept_)} {}
+  tcp_listener& operator=(tcp_listener&& other) noexcept {
+    if (this != &other) {
+      close();
+      fd_ = std::exchange(other.fd_, -1);
+      kept_ = std::move(other.kept_);
+    }
+    return *this;
+  }
+  ~tcp_listener() { close(); }
+
+  /// Binds and listens (port 0: the kernel picks one; local_address() tells which).
+  [[nodiscard]] static tcp_listener bind(const socket_address& address, const listen_options& options = {});
+
+  [[nodiscard]] waitable<accept_op> accept() noexcept { return waitable<accept_op>{*this}; }
+
+  [[nodiscard]] socket_address local_address() const { return detail::socket_name(fd_, false); }
+  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] int native_handle() const noexcept { return fd_; }
+  /// Closes the socket now (no accept may be in flight on it).
+  void close() noexcept;
+
+ private:
+  friend class accept_op;
+
+  int fd_ = -1;
+  std::vector<int> kept_;  // connections taken by cancelled accepts, handed out first
+};
+
+// ---------------------------------------------------------------- implementation
+
+// Defined here, where tcp_stream (connect_op's result) is complete.
+inline auto tcp_stream::connect(const socket_address& address) noexcept {
+  return waitable<connect_op>{address};
+}
+
+inline read_op::read_op(tcp_stream& stream, std::span<std::byte> buffer) noexcept
+    : io_case{detail::io_opcode::recv, stream.fd_}, stream_{&stream} {
+  request_.buffer = buffer.data();
+  request_.length = buffer.size();
+}
+
+inline bool read_op::try_complete() noexcept {
+  if (request_.length != 0 && stream_->unread_.empty()) {
+    return false;
+  }
+  std::vector<std::byte>& unread = stream_->unread_;
+  const std::size_t n = std::min(request_.length, unread.size());
+  if (n != 0) {
+    std::memcpy(request_.buffer, unread.data(), n);
+  }
+  unread.erase(unread.begin(), unread.begin() + static_cast<std::ptrdiff_t>(n));
+  request_.result = static_cast<std::int64_t>(n);
+  request_.state = detail::io_state::done;
+  from_unread_ = true;
+  return true;
+}
+
+inline bool read_op::withdraw() noexcept {
+  const bool in_flight = io_case::withdraw();
+  if (unclaimed_success()) {
+    const auto* bytes = static_cast<const std::byte*>(request_.buffer);
+    // Out of memory here would lose received bytes: terminate rather than corrupt the stream.
+    stream_->unread_.insert(stream_->unread_.end(), bytes, bytes + request_.result);
+  }
+  return in_flight;
+}
+
+inline std::size_t read_op::result() {
+  if (from_unread_) {
+    request_.state = detail::io_state::idle;
+    return static_cast<std::size_t>(request_.result);
+  }
+  return static_cast<std::size_t>(take_result([] { return std::string{"read"}; }));
+}
+
+inline write_op::write_op(int fd, std::span<const std::byte> bytes, bool all) noexcept
+    : io_case{detail::io_opcode::send, fd}, size_{bytes.size()}, all_{all} {
+  request_.buffer = const_cast<std::byte*>(bytes.data());  // NOLINT: sent, never written
+  request_.length = bytes.size();
+  if (all) {
+    request_.on_done = &io_case::write_rest;
+  }
+}
+
+inline std::size_t write_op::result() {
+  if (size_ == 0) {
+    return 0;
+  }
+  const auto n = static_cast<std::size_t>(take_result([] { return std::string{"write"}; }));
+  if (all_ && request_.length != 0) {
+    throw io_error(EIO, "write: the socket accepted no bytes");
+  }
+  return all_ ? size_ : n;
+}
+
+inline accept_op::accept_op(tcp_listener& listener) noexcept
+    : io_case{detail::io_opcode::accept, listener.fd_}, listener_{&listener} {}
+
+inline bool accept_op::try_complete() noexcept {
+  if (listener_->kept_.empty()) {
+    return false;
+  }
+  kept_ = listener_->kept_.front();
+  listener_->kept_.erase(listener_->kept_.begin());
+  return true;
+}
+
+inline bool accept_op::park(waiter& w) {
+  request_.buffer = &peer_;
+  request_.address_length = sizeof peer_;
+  return io_case::park(w);
+}
+
+inline bool accept_op::withdraw() noexcept {
+  const bool in_flight = io_case::withdraw();
+  if (unclaimed_success()) {
+    listener_->kept_.push_back(static_cast<int>(request_.result));
+  }
+  return in_flight;
+}
+
+inline tcp_stream accept_op::result() {
+  if (kept_ >= 0) {
+    return tcp_stream{std::exchange(kept_, -1)};
+  }
+  return tcp_stream{static_cast<int>(take_result([] { return std::string{"accept"}; }))};
+}
+
+inline connect_op::~connect_op() {
+  detail::stop_io(request_);  // before the socket it works on is closed
+  detail::close_fd(socket_);
+}
+
+inline bool connect_op::park(waiter& w) {
+  if (socket_ < 0) {
+    socket_ = detail::open_tcp_socket(address_.family());
+  }
+  request_.fd = socket_;
+  request_.buffer = const_cast<sockaddr*>(address_.native());  // NOLINT: read, never written
+  request_.address_length = address_.native_length();
+  return io_case::park(w);
+}
+
+inline tcp_stream connect_op::result() {
+  (void)take_result([this] { return "connect " + address_.to_string(); });
+  return tcp_stream{std::exchange(socket_, -1)};
+}
+
+}  // namespace cosync
