@@ -3,7 +3,8 @@ requires a clean exit. Used by the example servers' CTest checks:
 
     python3 server_harness.py CHECK SERVER [server args...]
 
-CHECK is a module in this directory with `run(port)` raising on failure."""
+CHECK is a module in this directory with `run(port)` raising on failure; it may list extra server
+arguments in SERVER_ARGS, and finds the server's pid in SERVER_PID."""
 
 import importlib
 import os
@@ -16,7 +17,9 @@ def main():
     check_name, server, *args = sys.argv[1:]
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     check = importlib.import_module(check_name)
-    proc = subprocess.Popen([server, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([server, "--port", "0", *args, *getattr(check, "SERVER_ARGS", [])],
+                            stdout=subprocess.PIPE, text=True)
+    check.SERVER_PID = proc.pid
     try:
         banner = proc.stdout.readline()
         print(banner, end="")

@@ -1,0 +1,178 @@
+"""kv_server, driven by redis-cli (Debian's redis-tools) and by raw sockets: every command,
+pipelining, and malformed input — random bytes, negative and huge bulk lengths, unterminated and
+nested arrays, a client trickling one byte at a time — answered with -ERR and/or a closed
+connection, with memory per connection bounded and other clients unaffected."""
+
+import os
+import random
+import socket
+import subprocess
+import threading
+import time
+
+SERVER_ARGS = ["--request-timeout-ms", "1000"]
+SERVER_PID = None
+
+
+def cli(port, *args, stdin=None):
+    result = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin, capture_output=True,
+                            text=True, timeout=30, check=True)
+    return result.stdout.strip()
+
+
+def raw(port, data, timeout=5):
+    """Sends `data`; returns (reply bytes, whether the server closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        got = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return got, False
+            except ConnectionResetError:
+                return got, True
+            if not chunk:
+                return got, True
+            got += chunk
+
+
+def rss_kib():
+    with open(f"/proc/{SERVER_PID}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def expect(actual, wanted):
+    assert actual == wanted, f"expected {wanted!r}, got {actual!r}"
+
+
+def commands(port):
+    expect(cli(port, "PING"), "PONG")
+    expect(cli(port, "PING", "hello"), "hello")
+    expect(cli(port, "ECHO", "a b"), "a b")
+    expect(cli(port, "FLUSHALL"), "OK")
+    expect(cli(port, "SET", "greeting", "hello"), "OK")
+    expect(cli(port, "GET", "greeting"), "hello")
+    expect(cli(port, "GET", "missing"), "")
+    expect(cli(port, "SET", "greeting", "other", "NX"), "")
+    expect(cli(port, "SET", "fresh", "x", "XX"), "")
+    expect(cli(port, "SET", "counter", "41"), "OK")
+    expect(cli(port, "INCR", "counter"), "42")
+    expect(cli(port, "INCR", "new-counter"), "1")
+    assert "not an integer" in cli(port, "INCR", "greeting")
+    expect(cli(port, "MSET", "k1", "v1", "k2", "v2", "k3", "v3"), "OK")
+    expect(cli(port, "MGET", "k1", "nope", "k3"), "v1\n\nv3")
+    expect(cli(port, "EXISTS", "k1", "k2", "nope"), "2")
+    expect(cli(port, "DBSIZE"), "6")
+    expect(cli(port, "DEL", "k1", "k2", "nope"), "2")
+    expect(cli(port, "DBSIZE"), "4")
+    expect(cli(port, "SET", "short", "lived", "PX", "100"), "OK")
+    expect(cli(port, "SET", "longer", "lived", "EX", "100"), "OK")
+    expect(cli(port, "GET", "short"), "lived")
+    time.sleep(0.2)
+    expect(cli(port, "GET", "short"), "")
+    expect(cli(port, "GET", "longer"), "lived")
+    assert "invalid expire" in cli(port, "SET", "k", "v", "EX", "0")
+    assert "syntax error" in cli(port, "SET", "k", "v", "NX", "XX")
+    assert "wrong number of arguments" in cli(port, "GET")
+    assert "unknown command" in cli(port, "NOSUCH", "x")
+    # Many keys spread over every executor, then counted and flushed.
+    script = "".join(f"SET key:{i} {i}\n" for i in range(1000))
+    cli(port, stdin=script)
+    expect(cli(port, "GET", "key:777"), "777")
+    expect(cli(port, "FLUSHALL"), "OK")
+    expect(cli(port, "DBSIZE"), "0")
+
+
+def pipelining(port):
+    n = 500
+    batch = b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\np%d\r\n$%d\r\n%d\r\n" % (len(str(i)) + 1, i, len(str(i)), i)
+                     for i in range(n))
+    batch += b"".join(b"*2\r\n$3\r\nGET\r\n$%d\r\np%d\r\n" % (len(str(i)) + 1, i) for i in range(n))
+    batch += b"*1\r\n$4\r\nQUIT\r\n"
+    got, closed = raw(port, batch)
+    assert closed, "QUIT closes"
+    expected = b"+OK\r\n" * n + b"".join(b"$%d\r\n%d\r\n" % (len(str(i)), i) for i in range(n)) + b"+OK\r\n"
+    expect(got, expected)
+    # Inline commands, as typed into telnet.
+    got, _ = raw(port, b"PING\r\nECHO typed\r\n", timeout=1)
+    expect(got, b"+PONG\r\n$5\r\ntyped\r\n")
+
+
+def malformed(port):
+    cases = {
+        b"*1\r\n$-5\r\nPING\r\n": b"invalid bulk length",
+        b"*1\r\n$999999999999\r\n": b"invalid bulk length",
+        b"*1\r\n$abc\r\n": b"invalid bulk length",
+        b"*99999999999\r\n": b"invalid multibulk length",
+        b"*1\r\n*1\r\n*1\r\n*1\r\n$4\r\nPING\r\n": b"expected '$', got '*'",
+        b"*1\r\n$4\r\nPINGxx": b"not terminated",
+    }
+    for request, why in cases.items():
+        got, closed = raw(port, request)
+        assert got.startswith(b"-ERR Protocol error") and why in got and closed, (request, got, closed)
+    # Random bytes: whatever they parse as, the server answers or closes, and stays up.
+    rng = random.Random(7)
+    for _ in range(40):
+        raw(port, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))), timeout=0.05)
+    # An inline line that never ends: closed at 64 KiB.
+    got, closed = raw(port, b"A" * 100_000)
+    assert closed and b"too big inline request" in got, got[:100]
+    # An unterminated array: nothing more arrives, and after the request timeout the server closes.
+    start = time.monotonic()
+    got, closed = raw(port, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n", timeout=10)
+    assert closed and b"not completed in time" in got and time.monotonic() - start < 5, got
+    expect(cli(port, "PING"), "PONG")
+
+
+def trickle_and_memory(port):
+    # A client sending one byte at a time (every 100 ms: the server's limit is 1 s per request)
+    # is closed once its request is late, while another client is served as usual.
+    request = b"*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$5\r\nvalue\r\n"
+    closed_after = []
+
+    def trickler():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            start = time.monotonic()
+            try:
+                for b in request:
+                    s.sendall(bytes([b]))
+                    time.sleep(0.1)
+                s.recv(100)
+            except OSError:
+                pass
+            closed_after.append(time.monotonic() - start)
+
+    t = threading.Thread(target=trickler)
+    t.start()
+    for _ in range(20):
+        start = time.monotonic()
+        expect(cli(port, "PING"), "PONG")
+        assert time.monotonic() - start < 1.0
+    t.join()
+    assert closed_after and closed_after[0] < 3.0, closed_after
+    expect(cli(port, "GET", "slow"), "")
+
+    # 100 clients each leave 60 KiB of an incomplete inline request buffered: memory grows by
+    # about that much, not more, and goes back down once they are closed.
+    before = rss_kib()
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+    for s in sockets:
+        s.sendall(b"B" * 60_000)
+    time.sleep(0.3)
+    during = rss_kib()
+    for s in sockets:
+        s.close()
+    assert during - before < 100 * 200, f"RSS grew by {during - before} KiB for 100 connections"
+    expect(cli(port, "PING"), "PONG")
+
+
+def run(port):
+    commands(port)
+    pipelining(port)
+    malformed(port)
+    trickle_and_memory(port)
+    print("kv: commands, pipelining, malformed input, trickling client, memory bound: ok")
