@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "backend.hpp"
@@ -259,31 +261,58 @@ class uring_backend final : public backend {
     return knows_taskrun_ && (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
   }
 
-  // Completes what the completion queue holds. Each entry is consumed before it is acted on, so a
-  // completion that throws (out of memory while queueing a wakeup) is never seen twice.
+  // Completes what the completion queue holds, without entering the kernel (poll() and wait()
+  // did that). Each batch is copied out and consumed before it is acted on; a completion that
+  // throws (out of memory while queueing a wakeup) stops neither the others nor their consumption,
+  // and the first such error is rethrown at the end (the executor then fails as a whole).
   void reap() {
+    struct completion {
+      std::uint64_t tag;
+      int res;
+    };
+    std::array<completion, 64> batch;
     int failed = 0;
-    io_uring_cqe* cqe = nullptr;
-    while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
-      const std::uint64_t tag = io_uring_cqe_get_data64(cqe);
-      const int res = cqe->res;
-      io_uring_cqe_seen(&ring_, cqe);
-      if (tag == wake_tag) {
-        poll_armed_ = false;  // one-shot: re-armed at the next wait
-        if (res >= 0) {
-          readable_ = true;
-        } else if (res != -ECANCELED && res != -EINTR) {
-          failed = -res;
-        }
-      } else if (tag != cancel_tag) {
-        auto& r = *reinterpret_cast<io_request*>(static_cast<std::uintptr_t>(tag));
-        r.result = res;
-        r.state = io_state::done;
-        --in_flight_;
-        if (!draining_) {
-          complete_io(r);
+    std::exception_ptr error;
+    for (;;) {
+      std::size_t n = 0;
+      unsigned head = 0;
+      io_uring_cqe* cqe = nullptr;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        batch[n++] = {io_uring_cqe_get_data64(cqe), cqe->res};
+        if (n == batch.size()) {
+          break;
         }
       }
+      if (n == 0) {
+        break;
+      }
+      io_uring_cq_advance(&ring_, static_cast<unsigned>(n));
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto [tag, res] = batch[i];
+        if (tag == wake_tag) {
+          poll_armed_ = false;  // one-shot: re-armed at the next wait
+          if (res >= 0) {
+            readable_ = true;
+          } else if (res != -ECANCELED && res != -EINTR) {
+            failed = -res;
+          }
+        } else if (tag != cancel_tag) {
+          auto& r = *reinterpret_cast<io_request*>(static_cast<std::uintptr_t>(tag));
+          r.result = res;
+          r.state = io_state::done;
+          --in_flight_;
+          if (!draining_) {
+            try {
+              complete_io(r);
+            } catch (...) {
+              error = error ? error : std::current_exception();
+            }
+          }
+        }
+      }
+    }
+    if (error) {
+      std::rethrow_exception(error);
     }
     if (failed != 0) {
       throw backend_error(std::string{"cosync: io_uring poll of the wakeup eventfd failed: "} +
