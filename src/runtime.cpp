@@ -10,8 +10,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <cosync/join_handle.hpp>
 
@@ -511,7 +515,71 @@ void shut_down_quietly(runtime_state& state, std::chrono::steady_clock::time_poi
   }
 }
 
+// The threads that shut down runtimes destroyed on their own executor. Owned here rather than
+// detached, so that they can be waited for: by join_background_shutdowns(), and at the latest when
+// the process exits (before leak checkers look at the heap).
+class background_shutdowns {
+ public:
+  background_shutdowns() = default;
+  background_shutdowns(const background_shutdowns&) = delete;
+  background_shutdowns& operator=(const background_shutdowns&) = delete;
+  ~background_shutdowns() { join_all(); }
+
+  template <class F>
+  void start(F&& body) {
+    const std::lock_guard lock{mutex_};
+    // Joins those that have ended, so that the list stays as long as the shutdowns under way.
+    std::erase_if(threads_, [](shutdown_thread& s) {
+      if (!s.done->load(std::memory_order_acquire)) {
+        return false;
+      }
+      s.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    threads_.push_back({std::thread{[body = std::forward<F>(body), done]() mutable {
+                          body();
+                          done->store(true, std::memory_order_release);  // pairs with the acquire above
+                        }},
+                        done});
+  }
+
+  void join_all() {
+    std::vector<shutdown_thread> threads;
+    {
+      const std::lock_guard lock{mutex_};
+      threads.swap(threads_);
+    }
+    for (shutdown_thread& s : threads) {
+      if (s.thread.get_id() == std::this_thread::get_id()) {
+        s.thread.detach();  // called from a background shutdown itself: it ends by itself
+      } else {
+        s.thread.join();
+      }
+    }
+  }
+
+ private:
+  struct shutdown_thread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  std::mutex mutex_;
+  std::vector<shutdown_thread> threads_;
+};
+
+background_shutdowns& shutdown_threads() {
+  static background_shutdowns threads;
+  return threads;
+}
+
 }  // namespace
+
+void join_background_shutdowns() {
+  shutdown_threads().join_all();
+}
+
 }  // namespace detail
 
 runtime::~runtime() {
@@ -522,9 +590,10 @@ runtime::~runtime() {
   if (state_->on_own_executor()) {
     // It cannot join its own thread: a background thread shuts it down (this coroutine goes on
     // until it next suspends or ends, then its executor stops too).
-    std::thread{[state = std::move(state_), deadline] {
+    detail::shutdown_threads().start([state = std::move(state_), deadline]() mutable {
       detail::shut_down_quietly(*state, deadline);
-    }}.detach();
+      state.reset();
+    });
     return;
   }
   detail::shut_down_quietly(*state_, deadline);

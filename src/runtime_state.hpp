@@ -131,4 +131,8 @@ class runtime_state {
   std::vector<std::coroutine_handle<>> sweepers_;  // posted by sweep_parked, not yet finished
 };
 
+/// Waits until every runtime destroyed on its own executor (shut down by a background thread) is
+/// gone. Also done at process exit.
+void join_background_shutdowns();
+
 }  // namespace cosync::detail

@@ -19,6 +19,7 @@
 #include "backend.hpp"  // src/: the backend failure simulation
 #include "catch.hpp"
 #include "counted.hpp"
+#include "runtime_state.hpp"  // src/: join_background_shutdowns
 
 using cosync::runtime;
 using cosync::runtime_config;
@@ -256,6 +257,7 @@ TEST_CASE("shutdown on the runtime's own executor throws, and destroying it ther
   rt->spawn(self_destruct(rt), 0);
   spawn_returned.store(true);
   wait_for([] { return counted::live() == 0; });  // the background shutdown cancelled the acceptor
+  cosync::detail::join_background_shutdowns();    // and it has freed the runtime
 }
 
 TEST_CASE("a backend failure reaches sync_wait and shutdown as cosync::backend_error", "[shutdown][unit]") {
