@@ -126,12 +126,15 @@ std::uint16_t socket_address::port() const noexcept {
 
 std::string socket_address::to_string() const {
   char text[INET6_ADDRSTRLEN] = {};
+  std::string out;
   if (is_ipv6()) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text, sizeof text);
-    return "[" + std::string{text} + "]:" + std::to_string(port());
+    out.append("[").append(text).append("]");
+  } else {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
+    out.append(text);
   }
-  ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
-  return std::string{text} + ":" + std::to_string(port());
+  return out.append(":").append(std::to_string(port()));
 }
 
 bool operator==(const socket_address& a, const socket_address& b) noexcept {

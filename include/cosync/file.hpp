@@ -108,7 +108,7 @@ class file {
 
   /// `co_await f.fsync()`: the file's data and metadata reach stable storage.
   [[nodiscard]] waitable<file_op> fsync() noexcept {
-    return waitable<file_op>{detail::io_opcode::fsync, fd_, nullptr, 0, 0};
+    return waitable<file_op>{detail::io_opcode::fsync, fd_, nullptr, std::size_t{0}, std::uint64_t{0}};
   }
 
   /// The file's size in bytes now (fstat); io_error on failure.
