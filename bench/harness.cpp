@@ -173,6 +173,17 @@ std::string placement_of(double probe_ns) {
   return probe_ns < far_threshold_ns ? "near" : "far";
 }
 
+const char* role_name(role who) {
+  switch (who) {
+    case role::ours:
+      return "ours";
+    case role::peer:
+      return "peer";
+    default:
+      return "baseline";
+  }
+}
+
 // The better of two medians' ratio, expressed as "ours relative to theirs" (> 1 means ours wins).
 double advantage(const bench_case& c, double ours, double theirs) {
   return c.higher_is_better ? ours / theirs : theirs / ours;
@@ -363,6 +374,7 @@ int run_main(int argc, char** argv, const std::vector<bench_case>& cases) {
 
   std::map<std::size_t, std::vector<sample>> samples;
   bool failed = false;
+  const bool progress = isatty(STDERR_FILENO) != 0;  // a \r progress line only where it redraws
   for (int rep = 0; rep < o.reps; ++rep) {
     for (std::size_t i : selected) {
       const bench_case& c = cases[i];
@@ -382,18 +394,21 @@ int run_main(int argc, char** argv, const std::vector<bench_case>& cases) {
           extra += fmt::format(", \"{}\": {}", k, v);
         }
         fmt::print(
-            "{{\"workload\": \"{}\", \"impl\": \"{}\", \"rep\": {}, \"value\": {}, \"unit\": \"{}\", "
-            "\"higher_is_better\": {}, \"placement\": \"{}\", \"probe_ns\": {:.1f}{}}}\n",
-            c.workload, c.impl, rep, s->r.value, c.unit, c.higher_is_better, placement_of(s->probe_ns),
-            s->probe_ns, extra);
+            "{{\"workload\": \"{}\", \"impl\": \"{}\", \"role\": \"{}\", \"rep\": {}, \"value\": {}, "
+            "\"unit\": \"{}\", \"higher_is_better\": {}, \"two_threads\": {}, \"placement\": \"{}\", "
+            "\"probe_ns\": {:.1f}{}}}\n",
+            c.workload, c.impl, role_name(c.who), rep, s->r.value, c.unit, c.higher_is_better, c.two_threads,
+            placement_of(s->probe_ns), s->probe_ns, extra);
         std::fflush(stdout);
-      } else {
+      } else if (progress) {
         fmt::print(stderr, "\r  repetition {}/{}  {:<32} {:<22}", rep + 1, o.reps, c.workload, c.impl);
       }
     }
   }
   if (!o.json) {
-    fmt::print(stderr, "\r{:80}\r", "");
+    if (progress) {
+      fmt::print(stderr, "\r{:80}\r", "");
+    }
     print_table(cases, selected, samples);
   }
   return failed ? 1 : 0;
