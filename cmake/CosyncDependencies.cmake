@@ -29,7 +29,7 @@ if(NOT fmt_FOUND)
 endif()
 
 # Catch2 (v2.13 on Debian 12; v3 works too): only for the tests.
-if(COSYNC_BUILD_TESTS)
+if(COSYNC_BUILD_TESTS OR COSYNC_BUILD_BUDGET_TESTS)
   find_package(Catch2 QUIET CONFIG)
   if(NOT Catch2_FOUND)
     cosync_missing_package("Catch2" catch2)
