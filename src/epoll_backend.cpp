@@ -52,8 +52,11 @@ std::int64_t attempt(io_request& r) noexcept {
           return n < 0 ? -errno : -error;
         }
         n = ::connect(r.fd, static_cast<const sockaddr*>(r.buffer), r.address_length);
-        if (n < 0 && errno == EINPROGRESS) {
-          return -EAGAIN;
+        if (n < 0 && (errno == EINPROGRESS || errno == EINTR)) {
+          return -EAGAIN;  // under way: writable once it is decided (EINTR too: it goes on)
+        }
+        if (n < 0 && errno == EAGAIN) {
+          return -EADDRNOTAVAIL;  // TCP's EAGAIN: no local port left. Not "wait": it never becomes writable
         }
         break;
       case io_opcode::recv:

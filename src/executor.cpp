@@ -308,7 +308,8 @@ void stop_io(io_request& r) noexcept {
 }
 
 void complete_io(io_request& r) {
-  if (r.parked == nullptr || (r.on_done != nullptr && r.on_done(r))) {
+  // A write_all whose wait was already cancelled (or lost its select) goes no further.
+  if (r.parked == nullptr || (r.on_done != nullptr && r.parked->live() && r.on_done(r))) {
     return;
   }
   waiter& w = *r.parked;

@@ -31,6 +31,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "backend.hpp"
 
@@ -95,7 +96,10 @@ class uring_backend final : public backend {
         __kernel_timespec ts{0, 10'000'000};
         io_uring_cqe* cqe = nullptr;
         (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
-        reap();
+        try {
+          reap();  // completes nobody while draining; only a failed wakeup poll throws: moot now
+        } catch (...) {
+        }
       }
     }
     if (registered_fd_) {
@@ -105,6 +109,7 @@ class uring_backend final : public backend {
   }
 
   void wait(std::optional<std::chrono::nanoseconds> timeout) override {
+    rethrow_deferred();
     if (!poll_armed_) {
       io_uring_sqe* s = sqe();
       io_uring_prep_poll_add(s, event_fd_, POLLIN);
@@ -164,6 +169,11 @@ class uring_backend final : public backend {
     return false;
   }
 
+  // A failure while stopping — another request's completion that throws (out of memory while
+  // queueing its wakeup), the wakeup poll failing — is kept and thrown by the next poll() or
+  // wait(), where the executor fails as a whole; the stop itself goes on. Only a ring that
+  // refuses the cancellation itself ends the process (noexcept): returning would let the caller
+  // free a buffer the kernel may still write.
   void stop(io_request& r) noexcept override {
     if (r.state != io_state::in_flight) {
       return;
@@ -173,13 +183,18 @@ class uring_backend final : public backend {
     io_uring_sqe_set_data64(s, cancel_tag);
     while (r.state == io_state::in_flight) {
       check_enter(io_uring_submit_and_wait(&ring_, 1), "cancel");
-      reap();
+      try {
+        reap();
+      } catch (...) {
+        deferred_ = deferred_ ? deferred_ : std::current_exception();
+      }
     }
   }
 
   bool busy() const noexcept override { return in_flight_ != 0; }
 
   void poll() override {
+    rethrow_deferred();
     if (io_uring_sq_ready(&ring_) != 0 || !knows_taskrun_ || taskrun_pending() ||
         io_uring_cq_has_overflow(&ring_)) {
       check_enter(io_uring_submit_and_get_events(&ring_), "submit");
@@ -245,10 +260,20 @@ class uring_backend final : public backend {
   io_uring_sqe* sqe() {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
     while (s == nullptr) {
-      check_enter(io_uring_submit(&ring_), "submit");
+      const int rc = io_uring_submit_and_get_events(&ring_);
+      check_enter(rc, "submit");
+      if (rc == -EBUSY || rc == -EAGAIN) {
+        reap();  // completions the kernel could not post (older kernels) block submission: make room
+      }
       s = io_uring_get_sqe(&ring_);
     }
     return s;
+  }
+
+  void rethrow_deferred() {
+    if (deferred_) {
+      std::rethrow_exception(std::exchange(deferred_, nullptr));
+    }
   }
 
   static void check_enter(int rc, const char* what) {
@@ -296,7 +321,9 @@ class uring_backend final : public backend {
           } else if (res != -ECANCELED && res != -EINTR) {
             failed = -res;
           }
-        } else if (tag != cancel_tag) {
+        } else if (tag != cancel_tag && tag != LIBURING_UDATA_TIMEOUT) {
+          // (LIBURING_UDATA_TIMEOUT: on kernels before 5.11, io_uring_submit_and_wait_timeout
+          // queues a timeout request of its own, whose completion may land behind ours.)
           auto& r = *reinterpret_cast<io_request*>(static_cast<std::uintptr_t>(tag));
           r.result = res;
           r.state = io_state::done;
@@ -327,7 +354,8 @@ class uring_backend final : public backend {
   bool readable_ = false;       // the poll completed: read the eventfd to reset it
   bool knows_taskrun_ = false;  // IORING_SQ_TASKRUN tells when completions wait in the kernel
   bool registered_fd_ = false;
-  bool draining_ = false;  // detach_thread: completions wake nobody
+  bool draining_ = false;        // detach_thread: completions wake nobody
+  std::exception_ptr deferred_;  // a failure met while stopping a request, for the loop
 };
 
 }  // namespace

@@ -87,7 +87,8 @@ class file {
   [[nodiscard]] static file open(const std::filesystem::path& path, open_mode mode = open_mode::read);
 
   /// `co_await f.read_at(buffer, offset)`: up to buffer.size() bytes from `offset`; fewer only at
-  /// the end of the file (0 at or past it).
+  /// the end of the file (0 at or past it), or when asking for more than 1 GiB at once (the most
+  /// one request moves; read on from where it stopped).
   [[nodiscard]] waitable<file_op> read_at(std::span<std::byte> buffer, std::uint64_t offset) noexcept {
     return waitable<file_op>{detail::io_opcode::read_at, fd_, buffer.data(), buffer.size(), offset};
   }

@@ -305,7 +305,7 @@ inline bool read_op::try_complete() noexcept {
 
 inline bool read_op::withdraw() noexcept {
   const bool in_flight = io_case::withdraw();
-  if (unclaimed_success()) {
+  if (unclaimed_success(1)) {
     const auto* bytes = static_cast<const std::byte*>(request_.buffer);
     // Out of memory here would lose received bytes: terminate rather than corrupt the stream.
     stream_->unread_.insert(stream_->unread_.end(), bytes, bytes + request_.result);
@@ -361,7 +361,7 @@ inline bool accept_op::park(waiter& w) {
 
 inline bool accept_op::withdraw() noexcept {
   const bool in_flight = io_case::withdraw();
-  if (unclaimed_success()) {
+  if (unclaimed_success(0)) {  // fd 0 is a connection too (a daemon with stdin closed)
     listener_->kept_.push_back(static_cast<int>(request_.result));
   }
   return in_flight;

@@ -74,9 +74,10 @@ class io_case {
   }
 
   /// A completed request that nobody was told about (withdraw found it done): true once, with
-  /// its result > 0 (bytes read, an fd accepted) for the derived case to keep.
-  [[nodiscard]] bool unclaimed_success() noexcept {
-    const bool kept = request_.state == io_state::done && request_.result > 0;
+  /// a result of at least `least` (1 for bytes read, 0 for an fd accepted) for the derived case
+  /// to keep.
+  [[nodiscard]] bool unclaimed_success(std::int64_t least) noexcept {
+    const bool kept = request_.state == io_state::done && request_.result >= least;
     request_.state = io_state::idle;
     return kept;
   }
