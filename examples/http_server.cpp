@@ -22,12 +22,14 @@ namespace {
 
 constexpr std::size_t max_head = 8 * 1024;   // request line and headers
 constexpr std::size_t max_body = 64 * 1024;  // a body is read and ignored, up to this
+constexpr std::chrono::seconds request_timeout{10};
 
 constexpr std::string_view hello = "Hello, World!\n";
 
 struct request {
   std::string_view method;
   std::string_view target;
+  bool http10 = false;  // HTTP/1.0: keep-alive only when asked for, and then said in the answer
   bool keep_alive = true;
   std::size_t head_size = 0;  // bytes up to and including the blank line
   std::size_t body_size = 0;  // Content-Length
@@ -82,6 +84,7 @@ parse_status parse(std::string_view in, request& r) {
     return parse_status::bad;
   }
   if (version == "HTTP/1.0") {
+    r.http10 = true;
     r.keep_alive = false;
   } else if (version != "HTTP/1.1") {
     return parse_status::bad;
@@ -114,13 +117,15 @@ parse_status parse(std::string_view in, request& r) {
   return parse_status::complete;
 }
 
-void respond(std::string& out, std::string_view status, std::string_view body, bool keep_alive,
+void respond(std::string& out, std::string_view status, std::string_view body, const request& r,
              bool head_only) {
   out += "HTTP/1.1 ";
   out += status;
   out += "\r\nServer: cosync\r\nContent-Type: text/plain\r\nContent-Length: ";
   out += std::to_string(body.size());
-  out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  out += !r.keep_alive ? "\r\nConnection: close\r\n\r\n"
+         : r.http10    ? "\r\nConnection: keep-alive\r\n\r\n"
+                       : "\r\n\r\n";
   if (!head_only) {
     out += body;
   }
@@ -146,13 +151,29 @@ cosync::task<void> serve_http(cosync::tcp_stream stream) {
   std::string in;
   std::string out;
   std::array<char, 16 * 1024> buffer;
+  cosync::steady_clock::time_point deadline;
   try {
     for (bool open = true; open;) {
-      const std::size_t n = co_await stream.read(buffer);
-      if (n == 0) {
+      // A request begun must be complete within request_timeout: a client trickling bytes
+      // cannot hold a connection (and its fd) for ever. An idle keep-alive connection may wait.
+      std::optional<std::size_t> n;
+      if (in.empty()) {
+        n = co_await stream.read(buffer);
+      } else {
+        n = co_await cosync::move_on_at(deadline, stream.read(buffer));
+      }
+      if (!n) {
+        respond(out, "408 Request Timeout", "request timeout\n", request{.keep_alive = false}, false);
+        co_await stream.write_all(out);
+        break;
+      }
+      if (*n == 0) {
         co_return;
       }
-      in.append(buffer.data(), n);
+      if (in.empty()) {
+        deadline = cosync::steady_clock::now() + request_timeout;
+      }
+      in.append(buffer.data(), *n);
       std::size_t used = 0;
       for (;;) {
         request r;
@@ -161,7 +182,7 @@ cosync::task<void> serve_http(cosync::tcp_stream stream) {
           break;
         }
         if (status == parse_status::bad) {
-          respond(out, "400 Bad Request", "bad request\n", false, false);
+          respond(out, "400 Bad Request", "bad request\n", request{.keep_alive = false}, false);
           open = false;
           break;
         }
@@ -169,13 +190,14 @@ cosync::task<void> serve_http(cosync::tcp_stream stream) {
           break;  // the body is still coming
         }
         used += r.head_size + r.body_size;
+        deadline = cosync::steady_clock::now() + request_timeout;  // the next request's
         const bool head_only = r.method == "HEAD";
         if (r.target != "/") {
-          respond(out, "404 Not Found", "not found\n", r.keep_alive, head_only);
+          respond(out, "404 Not Found", "not found\n", r, head_only);
         } else if (r.method == "GET" || head_only) {
-          respond(out, "200 OK", hello, r.keep_alive, head_only);
+          respond(out, "200 OK", hello, r, head_only);
         } else {
-          respond(out, "405 Method Not Allowed", "method not allowed\n", r.keep_alive, false);
+          respond(out, "405 Method Not Allowed", "method not allowed\n", r, false);
         }
         if (!r.keep_alive) {
           open = false;

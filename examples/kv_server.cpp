@@ -45,6 +45,7 @@ constexpr std::size_t max_args = 1 << 20;       // arguments of one command
 constexpr std::size_t max_line = 64 * 1024;     // an inline command, a length line
 constexpr std::size_t max_buffered = 16 << 20;  // a connection's unparsed input
 constexpr std::size_t read_size = 16 * 1024;
+constexpr std::size_t flush_at = 64 * 1024;  // replies are sent once this much is waiting
 
 // ---------------------------------------------------------------- the shards
 
@@ -119,17 +120,38 @@ void reply_array(std::string& out, std::size_t n) {
 
 enum class parse_status { complete, incomplete, bad };
 
+// Parses one command at a time from the start of the unparsed input. A multibulk command that
+// has only partly arrived is resumed where it stopped when more comes (its arguments are kept as
+// offsets from the command's first byte), so a large command costs one pass, not one per read.
 struct parser {
-  std::vector<std::string_view> args;
-  std::size_t used = 0;  // bytes of the command parsed
-  std::string error;     // why, once bad
+  std::vector<std::string_view> args;  // the command, once complete (views into the input)
+  std::size_t used = 0;                // its bytes
+  std::string error;                   // why, once bad
 
-  bool fail(std::string why) {
-    error = "ERR Protocol error: " + std::move(why);
-    return false;
+  parse_status parse(std::string_view in) {
+    args.clear();
+    if (remaining_ < 0 && in.front() != '*') {
+      return parse_inline(in);
+    }
+    const parse_status status = parse_multibulk(in);
+    if (status != parse_status::incomplete) {
+      remaining_ = -1;
+    }
+    return status;
   }
 
-  // A "<prefix><integer>\r\n" line at `at`: false if incomplete; sets `bad` on a malformed line.
+  static bool integer(std::string_view text, long long& value) {
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc{} && p == text.data() + text.size() && !text.empty();
+  }
+
+ private:
+  parse_status fail(std::string why) {
+    error = "ERR Protocol error: " + std::move(why);
+    return parse_status::bad;
+  }
+
+  // The line that starts at `at`, without its CRLF; nullopt while incomplete.
   static std::optional<std::string_view> line(std::string_view in, std::size_t at) {
     const std::size_t end = in.find("\r\n", at);
     if (end == std::string_view::npos) {
@@ -138,21 +160,10 @@ struct parser {
     return in.substr(at, end - at);
   }
 
-  static bool integer(std::string_view text, long long& value) {
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc{} && p == text.data() + text.size() && !text.empty();
-  }
-
-  parse_status parse(std::string_view in) {
-    args.clear();
-    return in.front() == '*' ? parse_multibulk(in) : parse_inline(in);
-  }
-
   parse_status parse_inline(std::string_view in) {
     const auto text = line(in, 0);
     if (!text) {
-      return in.size() > max_line ? (fail("too big inline request"), parse_status::bad)
-                                  : parse_status::incomplete;
+      return in.size() > max_line ? fail("too big inline request") : parse_status::incomplete;
     }
     used = text->size() + 2;
     std::string_view rest = *text;
@@ -170,50 +181,55 @@ struct parser {
   }
 
   parse_status parse_multibulk(std::string_view in) {
-    const auto count_line = line(in, 1);
-    if (!count_line) {
-      return in.size() > max_line ? (fail("too big mbulk count string"), parse_status::bad)
-                                  : parse_status::incomplete;
+    if (remaining_ < 0) {
+      const auto count_line = line(in, 1);
+      if (!count_line) {
+        return in.size() > max_line ? fail("too big mbulk count string") : parse_status::incomplete;
+      }
+      long long count = 0;
+      if (!integer(*count_line, count) || count > static_cast<long long>(max_args)) {
+        return fail("invalid multibulk length");
+      }
+      remaining_ = std::max(count, 0LL);
+      at_ = 1 + count_line->size() + 2;
+      spans_.clear();
     }
-    long long count = 0;
-    if (!integer(*count_line, count) || count > static_cast<long long>(max_args)) {
-      fail("invalid multibulk length");
-      return parse_status::bad;
-    }
-    std::size_t at = 1 + count_line->size() + 2;
-    for (long long i = 0; i < count; ++i) {
-      if (at >= in.size()) {
+    for (; remaining_ > 0; --remaining_) {
+      if (at_ >= in.size()) {
         return parse_status::incomplete;
       }
-      if (in[at] != '$') {
-        fail("expected '$', got '" + std::string(1, in[at]) + "'");
-        return parse_status::bad;
+      if (in[at_] != '$') {
+        return fail("expected '$', got '" + std::string(1, in[at_]) + "'");
       }
-      const auto length_line = line(in, at + 1);
+      const auto length_line = line(in, at_ + 1);
       if (!length_line) {
-        return in.size() - at > max_line ? (fail("too big bulk count string"), parse_status::bad)
-                                         : parse_status::incomplete;
+        return in.size() - at_ > max_line ? fail("too big bulk count string") : parse_status::incomplete;
       }
       long long length = 0;
       if (!integer(*length_line, length) || length < 0 || length > static_cast<long long>(max_bulk)) {
-        fail("invalid bulk length");
-        return parse_status::bad;
+        return fail("invalid bulk length");
       }
-      at += 1 + length_line->size() + 2;
+      const std::size_t data = at_ + 1 + length_line->size() + 2;
       const auto n = static_cast<std::size_t>(length);
-      if (in.size() < at + n + 2) {
+      if (in.size() < data + n + 2) {
         return parse_status::incomplete;
       }
-      if (in.substr(at + n, 2) != "\r\n") {
-        fail("bulk string not terminated by CRLF");
-        return parse_status::bad;
+      if (in.substr(data + n, 2) != "\r\n") {
+        return fail("bulk string not terminated by CRLF");
       }
-      args.push_back(in.substr(at, n));
-      at += n + 2;
+      spans_.emplace_back(data, n);
+      at_ = data + n + 2;
     }
-    used = at;
+    used = at_;
+    for (const auto& [offset, length] : spans_) {
+      args.push_back(in.substr(offset, length));
+    }
     return parse_status::complete;
   }
+
+  long long remaining_ = -1;  // arguments of a partly received command still to parse; -1: none
+  std::size_t at_ = 0;        // where its parsing stopped
+  std::vector<std::pair<std::size_t, std::size_t>> spans_;  // its arguments so far: offset, length
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -225,7 +241,17 @@ bool iequals(std::string_view a, std::string_view b) {
 
 class connection {
  public:
-  connection(store& s, std::size_t home) : store_{s}, home_{home} {}
+  connection(store& s, cosync::tcp_stream& stream, std::size_t home)
+      : store_{s}, stream_{stream}, home_{home} {}
+
+  // Sends what `out` holds once it is large: a reply never needs more memory than about this
+  // plus one value, however many replies a batch of commands asks for.
+  cosync::task<void> flush_if_large(std::string& out) {
+    if (out.size() >= flush_at) {
+      co_await stream_.write_all(out);
+      out.clear();
+    }
+  }
 
   // Runs one command, appending its reply to `out`. False: close the connection after replying.
   cosync::task<bool> execute(const std::vector<std::string_view>& args, std::string& out) {
@@ -270,6 +296,7 @@ class connection {
         } else {
           reply_null(out);
         }
+        co_await flush_if_large(out);  // a write from the owner's executor is fine
       }
       co_await back_home();
     } else if (iequals(name, "MSET") && argc >= 3 && argc % 2 == 1) {
@@ -404,6 +431,7 @@ class connection {
   }
 
   store& store_;
+  cosync::tcp_stream& stream_;
   const std::size_t home_;
   std::size_t here_ = home_;
 };
@@ -415,7 +443,7 @@ struct kv_service {
   // One connection: read, run every complete command, write the replies, until the client
   // closes or breaks the protocol.
   cosync::task<void> operator()(cosync::tcp_stream stream) const {
-    connection conn{*data, cosync::this_executor()};
+    connection conn{*data, stream, cosync::this_executor()};
     parser p;
     std::string in;
     std::string out;
@@ -456,6 +484,7 @@ struct kv_service {
           ran = true;
           if (!p.args.empty()) {
             open = co_await conn.execute(p.args, out);
+            co_await conn.flush_if_large(out);
           }
         }
         if (in.size() - parsed > max_buffered) {

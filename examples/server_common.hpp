@@ -46,29 +46,32 @@ inline server_options parse_server_options(int argc, char** argv, const char* na
 }
 
 // Accepts connections on one executor's listener until cancelled. Running out of file
-// descriptors (EMFILE, ENFILE) is survivable: the connections already open go on, and accepting
-// resumes after a pause instead of failing in a tight loop.
+// descriptors (EMFILE, ENFILE) — or memory, or a network error — is survivable: the connections
+// already open go on, and accepting resumes after a pause instead of failing in a tight loop.
 template <class Serve>
 cosync::task<void> accept_loop(cosync::tcp_listener& listener, Serve& serve) {
   co_await cosync::with_task_group([&](cosync::task_group& connections) -> cosync::task<void> {
     bool warned = false;
     for (;;) {
       cosync::tcp_stream stream;
-      bool out_of_fds = false;
+      bool transient = false;
       try {
         stream = co_await listener.accept();
       } catch (const cosync::io_error& e) {
-        out_of_fds = e.code() == std::errc::too_many_files_open ||
-                     e.code() == std::errc::too_many_files_open_in_system;
-        if (!out_of_fds && e.code() != std::errc::connection_aborted) {  // aborted: the client gave up
+        // Only a listener that is not one ends the server; anything else (a client that gave
+        // up, no fds or memory left, a network error accept(2) says to retry) costs a pause.
+        const std::error_code code = e.code();
+        if (code == std::errc::bad_file_descriptor || code == std::errc::invalid_argument ||
+            code == std::errc::not_a_socket) {
           throw;
         }
-        if (out_of_fds && !warned) {
+        transient = code != std::errc::connection_aborted;
+        if (transient && !warned) {
           std::fprintf(stderr, "%s; pausing accepts\n", e.what());
           warned = true;
         }
       }
-      if (out_of_fds) {
+      if (transient) {
         co_await cosync::sleep_for(std::chrono::milliseconds{20});
       }
       if (!stream.is_open()) {
@@ -95,7 +98,8 @@ cosync::task<void> accept_everywhere(std::vector<cosync::tcp_listener>& listener
 template <class Serve>
 int run_server(const char* name, const server_options& options, Serve serve) {
   try {
-    cosync::runtime rt{cosync::runtime_config{.executors = options.executors}};
+    // The listeners outlive the runtime: if it ever stops with accepts still suspended, their
+    // frames are destroyed with it and must find their listener alive.
     std::vector<cosync::tcp_listener> listeners;
     const cosync::listen_options listen{.reuse_port = true};
     listeners.push_back(cosync::tcp_listener::bind(cosync::socket_address::any(options.port), listen));
@@ -103,6 +107,7 @@ int run_server(const char* name, const server_options& options, Serve serve) {
     while (listeners.size() < options.executors) {
       listeners.push_back(cosync::tcp_listener::bind(cosync::socket_address::any(port), listen));
     }
+    cosync::runtime rt{cosync::runtime_config{.executors = options.executors}};
     std::printf("%s: listening on port %u with %zu executor(s), %s backend\n", name, port, options.executors,
                 rt.backend() == cosync::backend_kind::io_uring ? "io_uring" : "epoll");
     std::fflush(stdout);

@@ -46,9 +46,11 @@ def run(port):
     got, closed = raw(port, pipelined)
     assert closed and got.count(b"HTTP/1.1 200 OK") == 9 and got.endswith(b"not found\n"), got[-200:]
 
-    # HTTP/1.0 closes after one answer.
+    # HTTP/1.0 closes after one answer, unless it asks for keep-alive, which the answer confirms.
     got, closed = raw(port, b"GET / HTTP/1.0\r\n\r\n")
     assert closed and got.startswith(b"HTTP/1.1 200 OK"), got
+    got, closed = raw(port, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", timeout=0.5)
+    assert not closed and b"Connection: keep-alive" in got, got
 
     # Garbage, a bad version, a bad header, chunked bodies: 400 and the connection closes.
     for bad in (b"\x00\xff\x10garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET / HTTP/1.1\r\nno colon\r\n\r\n",

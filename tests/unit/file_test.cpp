@@ -85,7 +85,7 @@ COSYNC_TEST_CASE("a large file is written and read in pieces on both executors",
   std::filesystem::remove(path);
 }
 
-COSYNC_TEST_CASE("opening a missing file fails with ENOENT and names it; a closed file fails with EBADF",
+COSYNC_TEST_CASE("opening a missing file fails with ENOENT and names it, and a closed file fails with EBADF",
                  "[file][unit]") {
   const auto path = temp_path("missing");
   bool enoent = false;
