@@ -148,6 +148,8 @@ cosync::task<void> linger(cosync::tcp_stream& stream) {
 }
 
 cosync::task<void> serve_http(cosync::tcp_stream stream) {
+  request closing;  // how an answer that ends the connection is sent
+  closing.keep_alive = false;
   std::string in;
   std::string out;
   std::array<char, 16 * 1024> buffer;
@@ -163,7 +165,7 @@ cosync::task<void> serve_http(cosync::tcp_stream stream) {
         n = co_await cosync::move_on_at(deadline, stream.read(buffer));
       }
       if (!n) {
-        respond(out, "408 Request Timeout", "request timeout\n", request{.keep_alive = false}, false);
+        respond(out, "408 Request Timeout", "request timeout\n", closing, false);
         co_await stream.write_all(out);
         break;
       }
@@ -182,7 +184,7 @@ cosync::task<void> serve_http(cosync::tcp_stream stream) {
           break;
         }
         if (status == parse_status::bad) {
-          respond(out, "400 Bad Request", "bad request\n", request{.keep_alive = false}, false);
+          respond(out, "400 Bad Request", "bad request\n", closing, false);
           open = false;
           break;
         }

@@ -1,9 +1,13 @@
 """echo_server: many concurrent clients, large transfers, half-close, a reset that affects no
 other client."""
 
+import resource
 import socket
 import struct
 import threading
+import time
+
+SERVER_PID = None
 
 
 def connect(port):
@@ -73,4 +77,35 @@ def run(port):
         s.shutdown(socket.SHUT_WR)
         assert recv_exactly(s, 10) == b"last words"
         assert s.recv(10) == b""
-    print("echo: 50 clients x 200 round trips, a reset, 16 MiB, half-close: ok")
+    out_of_fds(port)
+    print("echo: 50 clients x 200 round trips, a reset, 16 MiB, half-close, out of fds: ok")
+
+
+def out_of_fds(port):
+    """With its fd limit lowered, the server runs out of descriptors: the connections it holds go
+    on being served, the ones it cannot accept wait in the backlog (it backs off rather than
+    spinning), and they are served once descriptors are free again."""
+    soft, hard = resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE)
+    with open(f"/proc/{SERVER_PID}/stat") as f:
+        cpu_before = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    opened = len(__import__("os").listdir(f"/proc/{SERVER_PID}/fd"))
+    resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE, (opened + 8, hard))
+    try:
+        held = [connect(port) for _ in range(8)]  # these fill the limit
+        waiting = [connect(port) for _ in range(4)]  # these cannot be accepted yet
+        time.sleep(0.5)
+        for s in held:  # the held ones are served
+            s.sendall(b"still here")
+            assert recv_exactly(s, 10) == b"still here"
+        with open(f"/proc/{SERVER_PID}/stat") as f:
+            cpu_after = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        # Backing off, not spinning: far less than the 0.5 s of CPU a busy loop would burn.
+        assert cpu_after - cpu_before < 25, f"{cpu_after - cpu_before} ticks of CPU while out of fds"
+        for s in held:
+            s.close()
+    finally:
+        resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE, (soft, hard))
+    for s in waiting:  # accepted once fds are back
+        s.sendall(b"late")
+        assert recv_exactly(s, 4) == b"late"
+        s.close()
