@@ -7,23 +7,9 @@ import struct
 import threading
 import time
 
+from clients import connect, recv_exactly
+
 SERVER_PID = None
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def recv_exactly(s, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise AssertionError(f"stream ended after {len(data)} of {n} bytes")
-        data += chunk
-    return bytes(data)
 
 
 def round_trips(port, rounds, errors):

@@ -3,23 +3,9 @@ closed connection, an oversized head, and curl when it is installed."""
 
 import http.client
 import shutil
-import socket
 import subprocess
 
-
-def raw(port, data, timeout=10):
-    """Sends `data`, returns everything the server sends until it closes (or the timeout)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        got = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return got, False
-            if not chunk:
-                return got, True
-            got += chunk
+from clients import raw
 
 
 def run(port):

@@ -10,6 +10,8 @@ import subprocess
 import threading
 import time
 
+from clients import raw
+
 SERVER_ARGS = ["--request-timeout-ms", "1000"]
 SERVER_PID = None
 
@@ -18,23 +20,6 @@ def cli(port, *args, stdin=None):
     result = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin, capture_output=True,
                             text=True, timeout=30, check=True)
     return result.stdout.strip()
-
-
-def raw(port, data, timeout=5):
-    """Sends `data`; returns (reply bytes, whether the server closed)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        got = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return got, False
-            except ConnectionResetError:
-                return got, True
-            if not chunk:
-                return got, True
-            got += chunk
 
 
 def rss_kib():

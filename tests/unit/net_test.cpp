@@ -95,6 +95,12 @@ task<tcp_stream> accept_one(tcp_listener& l) {
   co_return co_await l.accept();
 }
 
+// A connection through `l`: its accepted end and its connecting end.
+task<std::pair<tcp_stream, tcp_stream>> connected_pair(tcp_listener& l) {
+  auto [server, client] = co_await cosync::when_all(accept_one(l), tcp_stream::connect(l.local_address()));
+  co_return std::pair{std::move(server), std::move(client)};
+}
+
 std::string pattern(std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) {
@@ -172,8 +178,7 @@ COSYNC_TEST_CASE("short reads and a large write_all deliver every byte in order"
 
 COSYNC_TEST_CASE("a partial write reports how much it sent", "[net][unit]") {
   tcp_listener listener = local_listener();
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   const std::string big = pattern(16 << 20);
   const std::size_t n = co_await client.write(big);
   CHECK(n > 0);
@@ -186,8 +191,7 @@ COSYNC_TEST_CASE("a partial write reports how much it sent", "[net][unit]") {
 
 COSYNC_TEST_CASE("a peer that resets the connection makes a read fail with ECONNRESET", "[net][unit]") {
   tcp_listener listener = local_listener();
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   co_await client.write_all("partial requ");
   const linger abort{1, 0};  // close with RST, not FIN
   REQUIRE(::setsockopt(client.native_handle(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort) == 0);
@@ -242,8 +246,7 @@ COSYNC_TEST_CASE("IPv6 loopback works end to end", "[net][unit]") {
     WARN("no IPv6 on this host");
     co_return;
   }
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   co_await client.write_all("v6");
   const std::string got = co_await read_exactly(server, 2);
   CHECK(got == "v6");
@@ -252,8 +255,7 @@ COSYNC_TEST_CASE("IPv6 loopback works end to end", "[net][unit]") {
 
 COSYNC_TEST_CASE("a read cancelled by a timeout loses no bytes that arrive later", "[net][unit][cancel]") {
   tcp_listener listener = local_listener();
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   std::array<char, 16> buffer{};
   const bool timed_out =
       co_await cosync::test::throws<cosync::timed_out>(cosync::with_timeout(5ms, server.read(buffer)));
@@ -265,8 +267,7 @@ COSYNC_TEST_CASE("a read cancelled by a timeout loses no bytes that arrive later
 
 COSYNC_TEST_CASE("reads cancelled as their bytes arrive lose nothing (200 races)", "[net][unit][cancel]") {
   tcp_listener listener = local_listener();
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   constexpr int rounds = 200;
   // The writer runs on the other executor, sending one byte per round at about the moment the
   // reader's timeout fires.
@@ -303,8 +304,7 @@ COSYNC_TEST_CASE("an accept cancelled by its task group throws cancelled, and th
   tcp_listener listener = local_listener();
   const bool cancelled = co_await cosync::test::cancelled_while_waiting(listener.accept());
   CHECK(cancelled);
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   CHECK(server.is_open());
   CHECK(client.is_open());
 }
@@ -334,8 +334,7 @@ COSYNC_TEST_CASE("an accept is a select case beside a shutdown event", "[net][un
 
 COSYNC_TEST_CASE("a stream accepted on one executor is served on the other", "[net][unit]") {
   tcp_listener listener = local_listener();
-  auto [server, client] =
-      co_await cosync::when_all(accept_one(listener), tcp_stream::connect(listener.local_address()));
+  auto [server, client] = co_await connected_pair(listener);
   auto serve = [](tcp_stream s) -> task<std::size_t> {
     const std::string request = co_await read_exactly(s, 4);
     co_await s.write_all(request + request);
