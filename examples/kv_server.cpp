@@ -1,8 +1,11 @@
 // A Redis-protocol (RESP2) key-value server that shares nothing between executors: executor i
 // owns the keys that hash to i, and only its thread touches them. A connection (served by the
 // executor that accepted it) runs a command on a key owned elsewhere by hopping there over the
-// executor mesh (cosync::switch_to: the coroutine itself travels through the SPSC ring) and back —
-// Seastar's and Dragonfly's shape. Commands of a connection run one after the other, so pipelined
+// executor mesh (cosync::switch_to: the command's coroutine itself travels through the SPSC ring)
+// — Seastar's and Dragonfly's shape. The way back is free: a task's awaiter always resumes on its
+// own executor, so the connection continues at home once the command's coroutine returns. (A hop
+// must be made by the coroutine that then touches the shard: a helper task that switches moves
+// only itself.) Commands of a connection run one after the other, so pipelined
 // requests are answered in order, with one write per batch read.
 //
 // PING, ECHO, GET, SET (EX, PX, NX, XX), DEL, EXISTS, INCR, MGET, MSET, DBSIZE, FLUSHALL,
@@ -241,8 +244,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 class connection {
  public:
-  connection(store& s, cosync::tcp_stream& stream, std::size_t home)
-      : store_{s}, stream_{stream}, home_{home} {}
+  connection(store& s, cosync::tcp_stream& stream) : store_{s}, stream_{stream} {}
 
   // Sends what `out` holds once it is large: a reply never needs more memory than about this
   // plus one value, however many replies a batch of commands asks for.
@@ -258,13 +260,14 @@ class connection {
     const std::string_view name = args.front();
     const std::size_t argc = args.size();
     if (iequals(name, "GET") && argc == 2) {
-      shard& s = co_await on_owner(args[1]);
+      const std::size_t owner = store_.owner(args[1]);
+      co_await cosync::switch_to(owner);  // this coroutine itself moves
+      shard& s = store_.shards[owner];
       if (const entry* e = s.find(args[1])) {
         reply_bulk(out, e->value);
       } else {
         reply_null(out);
       }
-      co_await back_home();
     } else if (iequals(name, "SET") && argc >= 3) {
       co_await set(args, out);
     } else if (iequals(name, "PING") && argc <= 2) {
@@ -275,7 +278,9 @@ class connection {
       const bool del = iequals(name, "DEL");
       long long n = 0;
       for (std::size_t i = 1; i < argc; ++i) {
-        shard& s = co_await on_owner(args[i]);
+        const std::size_t owner = store_.owner(args[i]);
+        co_await cosync::switch_to(owner);  // this coroutine itself moves
+        shard& s = store_.shards[owner];
         if (s.find(args[i]) != nullptr) {
           ++n;
           if (del) {
@@ -283,14 +288,15 @@ class connection {
           }
         }
       }
-      co_await back_home();
       reply_int(out, n);
     } else if (iequals(name, "INCR") && argc == 2) {
       co_await incr(args[1], out);
     } else if (iequals(name, "MGET") && argc >= 2) {
       reply_array(out, argc - 1);
       for (std::size_t i = 1; i < argc; ++i) {
-        shard& s = co_await on_owner(args[i]);
+        const std::size_t owner = store_.owner(args[i]);
+        co_await cosync::switch_to(owner);  // this coroutine itself moves
+        shard& s = store_.shards[owner];
         if (const entry* e = s.find(args[i])) {
           reply_bulk(out, e->value);
         } else {
@@ -298,28 +304,26 @@ class connection {
         }
         co_await flush_if_large(out);  // a write from the owner's executor is fine
       }
-      co_await back_home();
     } else if (iequals(name, "MSET") && argc >= 3 && argc % 2 == 1) {
       for (std::size_t i = 1; i < argc; i += 2) {
-        shard& s = co_await on_owner(args[i]);
+        const std::size_t owner = store_.owner(args[i]);
+        co_await cosync::switch_to(owner);  // this coroutine itself moves
+        shard& s = store_.shards[owner];
         s.map.insert_or_assign(std::string{args[i]}, entry{std::string{args[i + 1]}});
       }
-      co_await back_home();
       reply_simple(out, "OK");
     } else if (iequals(name, "DBSIZE") && argc == 1) {
       long long n = 0;
       for (std::size_t i = 0; i < store_.shards.size(); ++i) {
-        co_await hop(i);
+        co_await cosync::switch_to(i);
         n += static_cast<long long>(store_.shards[i].map.size());
       }
-      co_await back_home();
       reply_int(out, n);
     } else if (iequals(name, "FLUSHALL") && argc <= 2) {
       for (std::size_t i = 0; i < store_.shards.size(); ++i) {
-        co_await hop(i);
+        co_await cosync::switch_to(i);
         store_.shards[i].map.clear();
       }
-      co_await back_home();
       reply_simple(out, "OK");
     } else if (iequals(name, "COMMAND")) {
       reply_array(out, 0);  // no command table: clients fall back to their own
@@ -358,22 +362,6 @@ class connection {
     return false;
   }
 
-  // Moves this coroutine to executor `to` (through the mesh) unless it is there already.
-  cosync::task<void> hop(std::size_t to) {
-    if (to != here_) {
-      co_await cosync::switch_to(to);
-      here_ = to;
-    }
-  }
-  cosync::task<void> back_home() { return hop(home_); }
-
-  // The shard that owns `key`, once this coroutine runs on its executor.
-  cosync::task<std::reference_wrapper<shard>> on_owner(std::string_view key) {
-    const std::size_t owner = store_.owner(key);
-    co_await hop(owner);
-    co_return std::ref(store_.shards[owner]);
-  }
-
   cosync::task<void> set(const std::vector<std::string_view>& args, std::string& out) {
     clock_type::time_point expires = clock_type::time_point::max();
     bool nx = false;
@@ -401,7 +389,9 @@ class connection {
       reply_error(out, "ERR syntax error");
       co_return;
     }
-    shard& s = co_await on_owner(args[1]);
+    const std::size_t owner = store_.owner(args[1]);
+    co_await cosync::switch_to(owner);  // this coroutine itself moves
+    shard& s = store_.shards[owner];
     const bool exists = s.find(args[1]) != nullptr;
     if ((nx && exists) || (xx && !exists)) {
       reply_null(out);
@@ -409,11 +399,12 @@ class connection {
       s.map.insert_or_assign(std::string{args[1]}, entry{std::string{args[2]}, expires});
       reply_simple(out, "OK");
     }
-    co_await back_home();
   }
 
   cosync::task<void> incr(std::string_view key, std::string& out) {
-    shard& s = co_await on_owner(key);
+    const std::size_t owner = store_.owner(key);
+    co_await cosync::switch_to(owner);  // this coroutine itself moves
+    shard& s = store_.shards[owner];
     entry* e = s.find(key);
     long long n = 0;
     if (e != nullptr && (!parser::integer(e->value, n) || n == std::numeric_limits<long long>::max())) {
@@ -427,13 +418,10 @@ class connection {
       }
       reply_int(out, n);
     }
-    co_await back_home();
   }
 
   store& store_;
   cosync::tcp_stream& stream_;
-  const std::size_t home_;
-  std::size_t here_ = home_;
 };
 
 struct kv_service {
@@ -443,7 +431,7 @@ struct kv_service {
   // One connection: read, run every complete command, write the replies, until the client
   // closes or breaks the protocol.
   cosync::task<void> operator()(cosync::tcp_stream stream) const {
-    connection conn{*data, stream, cosync::this_executor()};
+    connection conn{*data, stream};
     parser p;
     std::string in;
     std::string out;

@@ -1,6 +1,7 @@
 """echo_server: many concurrent clients, large transfers, half-close, a reset that affects no
 other client."""
 
+import os
 import resource
 import socket
 import struct
@@ -67,26 +68,42 @@ def run(port):
     print("echo: 50 clients x 200 round trips, a reset, 16 MiB, half-close, out of fds: ok")
 
 
+def cpu_ticks():
+    """The server's user + system time, in clock ticks."""
+    with open(f"/proc/{SERVER_PID}/stat") as f:
+        return sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+
+
 def out_of_fds(port):
     """With its fd limit lowered, the server runs out of descriptors: the connections it holds go
     on being served, the ones it cannot accept wait in the backlog (it backs off rather than
-    spinning), and they are served once descriptors are free again."""
+    spinning), and they are served once descriptors are free again.
+
+    Not under UBSan (the asan preset sets UBSAN_OPTIONS): its check of a member call tests memory
+    through a pipe of its own, which it cannot open when the process has no fd left, and then
+    reports a false "invalid vptr". The Debug and TSan runs check this."""
+    if "UBSAN_OPTIONS" in os.environ:
+        print("echo: out-of-fds check skipped under UBSan (it needs a free fd itself)")
+        return
     soft, hard = resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE)
-    with open(f"/proc/{SERVER_PID}/stat") as f:
-        cpu_before = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
-    opened = len(__import__("os").listdir(f"/proc/{SERVER_PID}/fd"))
-    resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE, (opened + 8, hard))
+    held = [connect(port) for _ in range(8)]
+    for s in held:  # accepted and served while fds are plenty
+        s.sendall(b"first")
+        assert recv_exactly(s, 5) == b"first"
+    # Every fd number from the lowest free one up is now refused: the next accept gets EMFILE.
+    used = {int(fd) for fd in os.listdir(f"/proc/{SERVER_PID}/fd")}
+    lowest_free = next(n for n in range(len(used) + 1) if n not in used)
+    cpu_before = cpu_ticks()
+    resource.prlimit(SERVER_PID, resource.RLIMIT_NOFILE, (lowest_free, hard))
     try:
-        held = [connect(port) for _ in range(8)]  # these fill the limit
-        waiting = [connect(port) for _ in range(4)]  # these cannot be accepted yet
+        waiting = [connect(port) for _ in range(4)]  # these cannot be accepted now
         time.sleep(0.5)
-        for s in held:  # the held ones are served
+        for s in held:  # the held ones are still served
             s.sendall(b"still here")
             assert recv_exactly(s, 10) == b"still here"
-        with open(f"/proc/{SERVER_PID}/stat") as f:
-            cpu_after = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
         # Backing off, not spinning: far less than the 0.5 s of CPU a busy loop would burn.
-        assert cpu_after - cpu_before < 25, f"{cpu_after - cpu_before} ticks of CPU while out of fds"
+        spent = cpu_ticks() - cpu_before
+        assert spent < 25, f"{spent} ticks of CPU while out of fds"
         for s in held:
             s.close()
     finally:

@@ -248,16 +248,19 @@ TEST_CASE("shutdown on the runtime's own executor throws, and destroying it ther
   static std::atomic<int> none{0};
   rt->spawn(acceptor(*rt, none, 0), 1);  // something for the hand-off to stop
   static std::atomic<bool> spawn_returned{false};
+  static std::atomic<bool> deleted{false};
   auto self_destruct = [](runtime* r) -> task<void> {
     while (!spawn_returned.load()) {  // the test thread must be done calling into the runtime
       co_await cosync::yield();
     }
-    delete r;  // a coroutine that owns its runtime
+    delete r;  // a coroutine that owns its runtime: it goes on until it ends
+    deleted.store(true);
   };
   rt->spawn(self_destruct(rt), 0);
   spawn_returned.store(true);
-  wait_for([] { return counted::live() == 0; });  // the background shutdown cancelled the acceptor
-  cosync::detail::join_background_shutdowns();    // and it has freed the runtime
+  wait_for([] { return deleted.load(); });      // the background shutdown has been started
+  cosync::detail::join_background_shutdowns();  // and it has ended: the runtime is freed
+  CHECK(counted::live() == 0);                  // after cancelling the acceptor
 }
 
 TEST_CASE("a backend failure reaches sync_wait and shutdown as cosync::backend_error", "[shutdown][unit]") {
