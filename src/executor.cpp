@@ -27,6 +27,10 @@ executor::executor(runtime_state& runtime, std::size_t index, std::unique_ptr<ba
     : runtime_{runtime}, index_{index}, backend_{std::move(backend)}, idle_spin_{idle_spin} {}
 
 executor::~executor() {
+  // A foreign thread may still be inside post() (between its push and its notify).
+  while (foreign_posts_.load(std::memory_order_acquire) != 0) {
+    std::this_thread::yield();
+  }
   // Coroutines still queued here belong to frames the runtime destroyed (or never will run):
   // release the inbox nodes only; handles are never resumed after shutdown.
   for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
@@ -94,8 +98,13 @@ void executor::post(std::coroutine_handle<> h) {
     }
     batch.push_back(h.address());
   } else {
+    // From a thread outside the runtime (a signal watcher, a plain thread completing a wait):
+    // once the node is in, the coroutine may run, finish, and the runtime be destroyed before
+    // notify() returns. The count keeps this executor alive until then (see ~executor).
+    foreign_posts_.fetch_add(1, std::memory_order_relaxed);  // ordered before the push's release
     inbox_.push(new inbox_node{nullptr, h});
     notify();
+    foreign_posts_.fetch_sub(1, std::memory_order_release);  // pairs with ~executor's acquire
   }
 }
 

@@ -93,6 +93,7 @@ class executor {
   alignas(cache_line_size) mpsc_inbox<inbox_node> inbox_;
   alignas(cache_line_size) sleep_gate gate_;
   alignas(cache_line_size) std::atomic<bool> stop_{false};
+  std::atomic<int> foreign_posts_{0};  // post() calls from outside the runtime under way
 
   // ---- owner thread ----
   alignas(cache_line_size) std::deque<std::coroutine_handle<>> ready_;
