@@ -10,6 +10,8 @@
 #include <cosync/runtime.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,14 @@ class backend {
   virtual bool start(io_request& r) = 0;
   virtual void stop(io_request& r) noexcept = 0;
 
+  /// Multishot requests (io_request.hpp): whether start() takes `opcode`; the executor's thread.
+  [[nodiscard]] virtual bool multishot(io_opcode /*opcode*/) { return false; }
+  /// Without waiting: asks the kernel to end the multishot request `r`.
+  virtual void end(io_request& /*r*/) {}
+  /// The provided buffer `id` of a recv_multishot completion, and giving it back.
+  [[nodiscard]] virtual const std::byte* provided(std::uint16_t /*id*/) const noexcept { return nullptr; }
+  virtual void recycle(std::uint16_t /*id*/) noexcept {}
+
   /// Whether requests are in flight: the executor then calls poll() once per loop turn.
   [[nodiscard]] virtual bool busy() const noexcept = 0;
 
@@ -64,7 +74,8 @@ class uring_setup_failed : public backend_error {
   int error_;
 };
 
-[[nodiscard]] std::unique_ptr<backend> make_uring_backend();
+/// `multishot`: offer multishot accept and receive where the kernel has them.
+[[nodiscard]] std::unique_ptr<backend> make_uring_backend(bool multishot = true);
 [[nodiscard]] std::unique_ptr<backend> make_epoll_backend();
 
 /// Whether an io_uring setup failure means "not allowed or not available here" (fall back to

@@ -74,6 +74,9 @@ std::int64_t attempt(io_request& r) noexcept {
       case io_opcode::fsync:
         n = ::fsync(r.fd);
         break;
+      case io_opcode::accept_multishot:
+      case io_opcode::recv_multishot:
+        return -EINVAL;  // never started here: multishot() says false
     }
   } while (n < 0 && errno == EINTR && r.opcode != io_opcode::connect);
   return n < 0 ? -errno : n;

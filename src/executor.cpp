@@ -31,6 +31,8 @@ executor::~executor() {
   while (foreign_posts_.load(std::memory_order_acquire) != 0) {
     std::this_thread::yield();
   }
+  // Jobs still queued find their requests drained by the loop's end: they only free and signal.
+  run_jobs();
   // Coroutines still queued here belong to frames the runtime destroyed (or never will run):
   // release the inbox nodes only; handles are never resumed after shutdown.
   for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
@@ -108,6 +110,24 @@ void executor::post(std::coroutine_handle<> h) {
   }
 }
 
+void executor::run_job(remote_job& job) noexcept {
+  if (this_thread_executor == this) {
+    job.run(job);
+    return;
+  }
+  foreign_posts_.fetch_add(1, std::memory_order_relaxed);  // as in post()
+  jobs_.push(&job);
+  notify();
+  foreign_posts_.fetch_sub(1, std::memory_order_release);
+}
+
+void executor::run_jobs() noexcept {
+  for (remote_job* job = jobs_.take_all(); job != nullptr;) {
+    remote_job& current = *std::exchange(job, job->next);  // run() owns it: read `next` first
+    current.run(current);
+  }
+}
+
 void executor::defer(std::coroutine_handle<> h) {
   ready_.push_front(h);
 }
@@ -142,6 +162,10 @@ bool executor::drain_inbound() {
       found = true;
     }
   }
+  if (!jobs_.empty_approx()) {
+    run_jobs();
+    found = true;
+  }
   return found;
 }
 
@@ -175,7 +199,7 @@ void executor::fire_timers() {
 }
 
 bool executor::has_inbound_work() const noexcept {
-  if (!inbox_.empty_approx()) {
+  if (!inbox_.empty_approx() || !jobs_.empty_approx()) {
     return true;
   }
   return std::any_of(inbound_.begin(), inbound_.end(),
@@ -325,6 +349,26 @@ void complete_io(io_request& r) {
   if (w.claim()) {
     w.wake();
   }
+}
+
+bool supports_multishot(executor& home, io_opcode opcode) {
+  return home.io().multishot(opcode);
+}
+
+void end_multishot(io_request& r) {
+  r.home->io().end(r);
+}
+
+const std::byte* provided_buffer(executor& home, std::uint16_t id) noexcept {
+  return home.io().provided(id);
+}
+
+void recycle_buffer(executor& home, std::uint16_t id) noexcept {
+  home.io().recycle(id);
+}
+
+void run_on(executor& home, remote_job& job) noexcept {
+  home.run_job(job);
 }
 
 void simulate_backend_wait_failure(bool fail) noexcept {

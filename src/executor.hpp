@@ -55,6 +55,9 @@ class executor {
   /// Queues `h` here, from whichever thread calls (see detail::post).
   void post(std::coroutine_handle<> h);
 
+  /// Any thread: runs `job` on the owner thread soon (detail::run_on).
+  void run_job(remote_job& job) noexcept;
+
   /// Owner thread: queues `h` to run next (used to unwind a deep stack).
   void defer(std::coroutine_handle<> h);
 
@@ -80,6 +83,7 @@ class executor {
   bool spin_for_work() const noexcept;
   bool has_inbound_work() const noexcept;
   void notify() noexcept;
+  void run_jobs() noexcept;
 
   // ---- read-only once the threads run ----
   runtime_state& runtime_;
@@ -91,6 +95,7 @@ class executor {
 
   // ---- written by other threads: each on its own line, away from the owner's hot fields ----
   alignas(cache_line_size) mpsc_inbox<inbox_node> inbox_;
+  mpsc_inbox<remote_job> jobs_;  // rare (run_on): shares the inbox's line
   alignas(cache_line_size) sleep_gate gate_;
   alignas(cache_line_size) std::atomic<bool> stop_{false};
   std::atomic<int> foreign_posts_{0};  // post() calls from outside the runtime under way

@@ -212,10 +212,7 @@ tcp_listener tcp_listener::bind(const socket_address& address, const listen_opti
 }
 
 void tcp_listener::close() noexcept {
-  for (const int fd : kept_) {
-    detail::close_fd(fd);
-  }
-  kept_.clear();
+  source_.reset();  // ends its multishot accept, closes the connections nobody took
   detail::close_fd(std::exchange(fd_, -1));
 }
 

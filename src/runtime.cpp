@@ -64,6 +64,12 @@ backend_kind requested_backend(const runtime_config& config) {
   throw config_error("cosync: COSYNC_BACKEND=" + std::string{value} + " is not one of auto, io_uring, epoll");
 }
 
+/// Whether multishot I/O is wanted: the configuration, unless COSYNC_MULTISHOT=0 turns it off.
+bool multishot_wanted(const runtime_config& config) {
+  const char* env = std::getenv("COSYNC_MULTISHOT");
+  return config.multishot_io && (env == nullptr || std::string_view{env} != "0");
+}
+
 /// Why io_uring is refused, in words a user can act on.
 std::string uring_refusal(const uring_setup_failed& failure) {
   std::string why = failure.what();
@@ -90,7 +96,7 @@ std::vector<std::unique_ptr<backend>> make_backends(const runtime_config& config
   if (wanted != backend_kind::epoll) {
     try {
       for (std::size_t i = 0; i < config.executors; ++i) {
-        backends.push_back(make_uring_backend());
+        backends.push_back(make_uring_backend(multishot_wanted(config)));
       }
       return backends;
     } catch (const uring_setup_failed& failure) {

@@ -15,10 +15,17 @@
 // dropped when an older kernel refuses it. The completion queue is sized for many requests in
 // flight; should it overflow anyway, the kernel keeps the surplus (IORING_FEAT_NODROP) and poll()
 // flushes it.
+//
+// Multishot accept (5.19) and multishot receive (6.0) are offered where the probe finds the
+// opcodes of those releases (IORING_OP_SOCKET, IORING_OP_SEND_ZC: the flags themselves cannot be
+// probed). Multishot receives pick their buffers from one provided-buffer ring per executor, set
+// up on the first ask (liburing 2.3 has no io_uring_setup_buf_ring: mmap and register); a kernel
+// that refuses it leaves receives single-shot.
 
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -47,13 +54,13 @@ constexpr std::uint64_t cancel_tag = 2;
 
 class uring_backend final : public backend {
  public:
-  uring_backend() {
+  explicit uring_backend(bool multishot) {
     if (const int simulated = simulated_setup_error.load(std::memory_order_relaxed); simulated != 0) {
       throw_setup_failed(simulated);
     }
     setup_ring();
     try {
-      require_opcodes();
+      require_opcodes(multishot);
       event_fd_ = make_eventfd();
     } catch (...) {
       io_uring_queue_exit(&ring_);
@@ -62,7 +69,10 @@ class uring_backend final : public backend {
   }
 
   ~uring_backend() override {
-    io_uring_queue_exit(&ring_);
+    io_uring_queue_exit(&ring_);  // unregisters the buffer ring too
+    if (buffers_ != nullptr) {
+      ::munmap(buffers_, buffer_ring_bytes + buffer_count * buffer_size);
+    }
     ::close(event_fd_);
   }
 
@@ -162,6 +172,14 @@ class uring_backend final : public backend {
       case io_opcode::fsync:
         io_uring_prep_fsync(s, r.fd, 0);
         break;
+      case io_opcode::accept_multishot:
+        io_uring_prep_multishot_accept(s, r.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+      case io_opcode::recv_multishot:
+        io_uring_prep_recv_multishot(s, r.fd, nullptr, 0, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;
+        s->buf_group = buffer_group;
+        break;
     }
     io_uring_sqe_set_data(s, &r);
     r.state = io_state::in_flight;
@@ -191,6 +209,29 @@ class uring_backend final : public backend {
     }
   }
 
+  bool multishot(io_opcode opcode) override {
+    if (opcode == io_opcode::accept_multishot) {
+      return multishot_accept_;
+    }
+    return opcode == io_opcode::recv_multishot && multishot_recv_ && provide_buffers();
+  }
+
+  void end(io_request& r) override {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel(s, &r, 0);
+    io_uring_sqe_set_data64(s, cancel_tag);
+  }
+
+  const std::byte* provided(std::uint16_t id) const noexcept override {
+    return buffer_memory() + std::size_t{id} * buffer_size;
+  }
+
+  void recycle(std::uint16_t id) noexcept override {
+    io_uring_buf_ring_add(buffer_ring(), buffer_memory() + std::size_t{id} * buffer_size, buffer_size, id,
+                          io_uring_buf_ring_mask(buffer_count), 0);
+    io_uring_buf_ring_advance(buffer_ring(), 1);
+  }
+
   bool busy() const noexcept override { return in_flight_ != 0; }
 
   void poll() override {
@@ -212,6 +253,14 @@ class uring_backend final : public backend {
   static constexpr unsigned entries = 256;
   static constexpr unsigned completion_entries = 16384;
   static constexpr std::size_t max_transfer = 1U << 30;  // one request's bytes fit the SQE's 32 bits
+  // The provided-buffer ring of multishot receives: 1 MiB per executor, mapped on first use. A
+  // buffer is copied out and handed back as soon as its completion is seen, so it only has to
+  // cover what arrives within one loop turn; when it runs dry the kernel ends a multishot
+  // receive (ENOBUFS) and the stream starts a new one.
+  static constexpr unsigned buffer_count = 256;
+  static constexpr unsigned buffer_size = 4096;
+  static constexpr std::uint16_t buffer_group = 0;
+  static constexpr std::size_t buffer_ring_bytes = buffer_count * sizeof(io_uring_buf);
 
   [[noreturn]] static void throw_setup_failed(int error) {
     throw uring_setup_failed(error, std::string{"io_uring_setup: "} + std::strerror(error));
@@ -242,7 +291,7 @@ class uring_backend final : public backend {
   }
 
   // The opcodes this backend submits, or uring_setup_failed (ENOSYS: "not available here").
-  void require_opcodes() {
+  void require_opcodes(bool multishot) {
     io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
     bool ok = probe != nullptr;
     for (const int op :
@@ -250,11 +299,48 @@ class uring_backend final : public backend {
           IORING_OP_RECV, IORING_OP_SEND, IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC}) {
       ok = ok && io_uring_opcode_supported(probe, op) != 0;
     }
+    multishot_accept_ = ok && multishot && io_uring_opcode_supported(probe, IORING_OP_SOCKET) != 0;
+    multishot_recv_ = ok && multishot && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) != 0;
     io_uring_free_probe(probe);
     if (simulated_missing_opcode.load(std::memory_order_relaxed) || !ok) {
       throw uring_setup_failed(ENOSYS, "io_uring lacks an opcode cosync needs (5.6 or later has them all)");
     }
   }
+
+  // Sets up the provided-buffer ring once; false (and multishot receives off) if the kernel
+  // refuses it. The ring's entries come first in the mapping, page-aligned as the kernel wants.
+  bool provide_buffers() {
+    if (buffers_ != nullptr) {
+      return true;
+    }
+    void* memory = ::mmap(nullptr, buffer_ring_bytes + buffer_count * buffer_size, PROT_READ | PROT_WRITE,
+                          MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (memory == MAP_FAILED) {
+      multishot_recv_ = false;
+      return false;
+    }
+    io_uring_buf_reg registration{};
+    registration.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+    registration.ring_entries = buffer_count;
+    registration.bgid = buffer_group;
+    if (io_uring_register_buf_ring(&ring_, &registration, 0) != 0) {
+      ::munmap(memory, buffer_ring_bytes + buffer_count * buffer_size);
+      multishot_recv_ = false;
+      return false;
+    }
+    buffers_ = memory;
+    io_uring_buf_ring_init(buffer_ring());
+    for (unsigned id = 0; id < buffer_count; ++id) {
+      io_uring_buf_ring_add(buffer_ring(), buffer_memory() + std::size_t{id} * buffer_size, buffer_size,
+                            static_cast<unsigned short>(id), io_uring_buf_ring_mask(buffer_count),
+                            static_cast<int>(id));
+    }
+    io_uring_buf_ring_advance(buffer_ring(), static_cast<int>(buffer_count));
+    return true;
+  }
+
+  io_uring_buf_ring* buffer_ring() const noexcept { return static_cast<io_uring_buf_ring*>(buffers_); }
+  std::byte* buffer_memory() const noexcept { return static_cast<std::byte*>(buffers_) + buffer_ring_bytes; }
 
   // A free submission entry, submitting what is queued if the queue is full.
   io_uring_sqe* sqe() {
@@ -294,6 +380,7 @@ class uring_backend final : public backend {
     struct completion {
       std::uint64_t tag;
       int res;
+      unsigned flags;
     };
     std::array<completion, 64> batch;
     int failed = 0;
@@ -303,7 +390,7 @@ class uring_backend final : public backend {
       unsigned head = 0;
       io_uring_cqe* cqe = nullptr;
       io_uring_for_each_cqe(&ring_, head, cqe) {
-        batch[n++] = {io_uring_cqe_get_data64(cqe), cqe->res};
+        batch[n++] = {io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
         if (n == batch.size()) {
           break;
         }
@@ -313,7 +400,7 @@ class uring_backend final : public backend {
       }
       io_uring_cq_advance(&ring_, static_cast<unsigned>(n));
       for (std::size_t i = 0; i < n; ++i) {
-        const auto [tag, res] = batch[i];
+        const auto [tag, res, flags] = batch[i];
         if (tag == wake_tag) {
           poll_armed_ = false;  // one-shot: re-armed at the next wait
           if (res >= 0) {
@@ -326,6 +413,10 @@ class uring_backend final : public backend {
           // queues a timeout request of its own, whose completion may land behind ours.)
           auto& r = *reinterpret_cast<io_request*>(static_cast<std::uintptr_t>(tag));
           r.result = res;
+          if (r.opcode == io_opcode::accept_multishot || r.opcode == io_opcode::recv_multishot) {
+            complete_multishot(r, flags, error);
+            continue;
+          }
           r.state = io_state::done;
           --in_flight_;
           if (!draining_) {
@@ -347,21 +438,43 @@ class uring_backend final : public backend {
     }
   }
 
+  // One completion of a multishot request: it ends unless the kernel says more follow. Its
+  // owner sees every completion, also while draining (an accepted fd must still be closed).
+  void complete_multishot(io_request& r, unsigned flags, std::exception_ptr& error) {
+    r.buffer_id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    if ((flags & IORING_CQE_F_BUFFER) == 0 && r.result > 0 && r.opcode == io_opcode::recv_multishot) {
+      r.result = -EIO;  // bytes without a buffer: cannot happen; never read garbage
+    }
+    if ((flags & IORING_CQE_F_MORE) == 0) {
+      r.state = io_state::done;
+      --in_flight_;
+    }
+    r.draining = draining_;
+    try {
+      r.on_done(r);
+    } catch (...) {
+      error = error ? error : std::current_exception();
+    }
+  }
+
   io_uring ring_{};
   int event_fd_ = -1;
+  void* buffers_ = nullptr;    // the provided-buffer ring and its buffers, once set up
   std::size_t in_flight_ = 0;  // io_requests submitted or queued, not yet completed
   bool poll_armed_ = false;
   bool readable_ = false;       // the poll completed: read the eventfd to reset it
   bool knows_taskrun_ = false;  // IORING_SQ_TASKRUN tells when completions wait in the kernel
   bool registered_fd_ = false;
+  bool multishot_accept_ = false;
+  bool multishot_recv_ = false;
   bool draining_ = false;        // detach_thread: completions wake nobody
   std::exception_ptr deferred_;  // a failure met while stopping a request, for the loop
 };
 
 }  // namespace
 
-std::unique_ptr<backend> make_uring_backend() {
-  return std::make_unique<uring_backend>();
+std::unique_ptr<backend> make_uring_backend(bool multishot) {
+  return std::make_unique<uring_backend>(multishot);
 }
 
 void simulate_uring_setup_failure(int error) noexcept {

@@ -27,7 +27,17 @@
 ///
 /// A stream or listener must outlive the operations awaited on it and not be moved while one is in
 /// flight. One read and one write may wait on a stream at the same time (from different
-/// coroutines); on the epoll backend a second read waiting on the same executor fails with EBUSY.
+/// coroutines); a second read waiting at the same time fails with EBUSY.
+///
+/// On io_uring (kernel 5.19 and 6.0 or later) a listener keeps one multishot accept in flight and
+/// a stream one multishot receive into provided buffers: the kernel goes on accepting and
+/// receiving between awaits, without a request per operation. What arrives while nobody waits is
+/// kept (up to 64 connections, 64 KiB of bytes; beyond that the request is ended, so the kernel's
+/// backlog and TCP flow control take over) and handed out by the next accept or read, on whichever
+/// executor it is awaited. Destroying a listener or stream ends its request: at once on the
+/// executor that started it, or there, asynchronously, from another executor (the port is free
+/// once that executor has run), or there, waited for, from a thread outside the runtime. Older
+/// kernels and the epoll backend use one request per operation; the behaviour is the same.
 
 #include <cosync/detail/io_case.hpp>
 #include <cosync/socket_address.hpp>
@@ -37,11 +47,11 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace cosync {
 
@@ -59,6 +69,18 @@ void close_fd(int fd) noexcept;
 /// The address a socket is bound to, or connected to (`peer`); io_error on failure.
 [[nodiscard]] socket_address socket_name(int fd, bool peer);
 
+// What a listener or stream keeps between waits (src/net_sources.cpp): connections accepted and
+// bytes received that no operation took yet, and the multishot request that goes on producing
+// them. On the heap: the kernel holds it while the object may move.
+struct accept_source;
+struct recv_source;
+struct source_release {
+  void operator()(accept_source* source) const noexcept;
+  void operator()(recv_source* source) const noexcept;
+};
+using accept_source_ptr = std::unique_ptr<accept_source, source_release>;
+using recv_source_ptr = std::unique_ptr<recv_source, source_release>;
+
 }  // namespace detail
 
 /// The read case (tcp_stream::read): the bytes received into the buffer; 0 at the end of the
@@ -66,6 +88,7 @@ void close_fd(int fd) noexcept;
 class read_op : private detail::io_case {
  public:
   read_op(read_op&&) noexcept = default;
+  ~read_op();
 
  private:
   friend struct case_access;
@@ -76,12 +99,12 @@ class read_op : private detail::io_case {
   read_op(tcp_stream& stream, std::span<std::byte> buffer) noexcept;
 
   bool try_complete() noexcept;
-  using io_case::park;
+  bool park(waiter& w);
   bool withdraw() noexcept;
   std::size_t result();
 
   tcp_stream* stream_;
-  bool from_unread_ = false;  // completed from bytes an earlier cancelled read received
+  bool multishot_ = false;  // parked on the stream's multishot receive (not a request of its own)
 };
 
 /// The write case (tcp_stream::write, write_all): how many bytes were sent — at least one unless
@@ -137,7 +160,7 @@ class accept_op : private detail::io_case {
  public:
   accept_op(accept_op&& other) noexcept
       : io_case{std::move(other)}, listener_{other.listener_}, kept_{std::exchange(other.kept_, -1)} {}
-  ~accept_op() { detail::close_fd(kept_); }
+  ~accept_op();
 
  private:
   friend struct case_access;
@@ -154,7 +177,8 @@ class accept_op : private detail::io_case {
 
   tcp_listener* listener_;
   sockaddr_storage peer_{};
-  int kept_ = -1;  // a connection an earlier cancelled accept took
+  int kept_ = -1;           // a connection taken from the listener's queue
+  bool multishot_ = false;  // parked on the listener's multishot accept
 };
 
 /// A connected TCP socket. Move-only; closed when destroyed (or by close()).
@@ -164,12 +188,12 @@ class tcp_stream {
   /// Takes ownership of a connected socket (made non-blocking here); io_error if it is not one.
   [[nodiscard]] static tcp_stream from_native(int fd);
   tcp_stream(tcp_stream&& other) noexcept
-      : fd_{std::exchange(other.fd_, -1)}, unread_{std::move(other.unread_)} {}
+      : fd_{std::exchange(other.fd_, -1)}, source_{std::move(other.source_)} {}
   tcp_stream& operator=(tcp_stream&& other) noexcept {
     if (this != &other) {
       close();
       fd_ = std::exchange(other.fd_, -1);
-      unread_ = std::move(other.unread_);
+      source_ = std::move(other.source_);
     }
     return *this;
   }
@@ -215,7 +239,10 @@ class tcp_stream {
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
   [[nodiscard]] int native_handle() const noexcept { return fd_; }
   /// Closes the socket now (no operation may be in flight on it).
-  void close() noexcept { detail::close_fd(std::exchange(fd_, -1)); }
+  void close() noexcept {
+    source_.reset();  // ends its multishot receive first
+    detail::close_fd(std::exchange(fd_, -1));
+  }
 
  private:
   friend class read_op;
@@ -225,7 +252,7 @@ class tcp_stream {
   explicit tcp_stream(int fd) noexcept : fd_{fd} {}
 
   int fd_ = -1;
-  std::vector<std::byte> unread_;  // received by a cancelled read, returned by the next read
+  detail::recv_source_ptr source_;  // made by the first read
 };
 
 /// Options of tcp_listener::bind.
@@ -245,12 +272,12 @@ class tcp_listener {
  public:
   tcp_listener() noexcept = default;
   tcp_listener(tcp_listener&& other) noexcept
-      : fd_{std::exchange(other.fd_, -1)}, kept_{std::move(other.kept_)} {}
+      : fd_{std::exchange(other.fd_, -1)}, source_{std::move(other.source_)} {}
   tcp_listener& operator=(tcp_listener&& other) noexcept {
     if (this != &other) {
       close();
       fd_ = std::exchange(other.fd_, -1);
-      kept_ = std::move(other.kept_);
+      source_ = std::move(other.source_);
     }
     return *this;
   }
@@ -271,7 +298,7 @@ class tcp_listener {
   friend class accept_op;
 
   int fd_ = -1;
-  std::vector<int> kept_;  // connections taken by cancelled accepts, handed out first
+  detail::accept_source_ptr source_;  // made by the first accept
 };
 
 // ---------------------------------------------------------------- implementation
@@ -285,40 +312,6 @@ inline read_op::read_op(tcp_stream& stream, std::span<std::byte> buffer) noexcep
     : io_case{detail::io_opcode::recv, stream.fd_}, stream_{&stream} {
   request_.buffer = buffer.data();
   request_.length = buffer.size();
-}
-
-inline bool read_op::try_complete() noexcept {
-  if (request_.length != 0 && stream_->unread_.empty()) {
-    return false;
-  }
-  std::vector<std::byte>& unread = stream_->unread_;
-  const std::size_t n = std::min(request_.length, unread.size());
-  if (n != 0) {
-    std::memcpy(request_.buffer, unread.data(), n);
-  }
-  unread.erase(unread.begin(), unread.begin() + static_cast<std::ptrdiff_t>(n));
-  request_.result = static_cast<std::int64_t>(n);
-  request_.state = detail::io_state::done;
-  from_unread_ = true;
-  return true;
-}
-
-inline bool read_op::withdraw() noexcept {
-  const bool in_flight = io_case::withdraw();
-  if (unclaimed_success(1)) {
-    const auto* bytes = static_cast<const std::byte*>(request_.buffer);
-    // Out of memory here would lose received bytes: terminate rather than corrupt the stream.
-    stream_->unread_.insert(stream_->unread_.end(), bytes, bytes + request_.result);
-  }
-  return in_flight;
-}
-
-inline std::size_t read_op::result() {
-  if (from_unread_) {
-    request_.state = detail::io_state::idle;
-    return static_cast<std::size_t>(request_.result);
-  }
-  return static_cast<std::size_t>(take_result([] { return std::string{"read"}; }));
 }
 
 inline write_op::write_op(int fd, std::span<const std::byte> bytes, bool all) noexcept
@@ -343,36 +336,6 @@ inline std::size_t write_op::result() {
 
 inline accept_op::accept_op(tcp_listener& listener) noexcept
     : io_case{detail::io_opcode::accept, listener.fd_}, listener_{&listener} {}
-
-inline bool accept_op::try_complete() noexcept {
-  if (listener_->kept_.empty()) {
-    return false;
-  }
-  kept_ = listener_->kept_.front();
-  listener_->kept_.erase(listener_->kept_.begin());
-  return true;
-}
-
-inline bool accept_op::park(waiter& w) {
-  request_.buffer = &peer_;
-  request_.address_length = sizeof peer_;
-  return io_case::park(w);
-}
-
-inline bool accept_op::withdraw() noexcept {
-  const bool in_flight = io_case::withdraw();
-  if (unclaimed_success(0)) {  // fd 0 is a connection too (a daemon with stdin closed)
-    listener_->kept_.push_back(static_cast<int>(request_.result));
-  }
-  return in_flight;
-}
-
-inline tcp_stream accept_op::result() {
-  if (kept_ >= 0) {
-    return tcp_stream{std::exchange(kept_, -1)};
-  }
-  return tcp_stream{static_cast<int>(take_result([] { return std::string{"accept"}; }))};
-}
 
 inline connect_op::~connect_op() {
   detail::stop_io(request_);  // before the socket it works on is closed

@@ -48,6 +48,11 @@ struct runtime_config {
   /// Pin executor i to the i-th CPU this process may run on (round-robin).
   bool pin_threads = false;
   backend_kind backend = backend_kind::automatic;
+  /// On io_uring: a listener keeps one multishot accept in flight and a stream one multishot
+  /// receive into provided buffers (cosync/net.hpp), where the kernel has them (5.19 and 6.0).
+  /// false: one request per accept and read, as on older kernels — to compare, or to work around a
+  /// kernel bug. The environment variable COSYNC_MULTISHOT=0 does the same.
+  bool multishot_io = true;
   /// Slots in each ring of the mesh (one ring per ordered pair of executors); a power of two is
   /// used. A full ring never drops or blocks: the excess waits in the sender's overflow list.
   std::size_t mesh_ring_capacity = 1024;

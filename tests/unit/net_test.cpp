@@ -1,7 +1,9 @@
-// TCP on both backends (CTest runs this binary again with COSYNC_BACKEND=epoll): connect, accept,
-// short reads and writes, end of stream, half-close, peer reset, refused connections, EMFILE,
-// cancellation mid-read and mid-accept without loss, select over accept, many connections
-// without fd growth, and shutdown with operations in flight.
+// TCP on both backends (CTest runs this binary again with COSYNC_BACKEND=epoll, and on io_uring with
+// COSYNC_MULTISHOT=0): connect, accept, short reads and writes, end of stream, half-close, peer
+// reset, refused connections, EMFILE, cancellation mid-read and mid-accept without loss, select
+// over accept, many connections without fd growth, shutdown with operations in flight; and what a
+// listener's and a stream's multishot requests add: connections and bytes taken while nobody
+// waits (bounded), handed to operations on any executor, and ended wherever the object dies.
 
 #include <cosync/event.hpp>
 #include <cosync/join_handle.hpp>
@@ -16,6 +18,8 @@
 
 #include <dirent.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,7 +35,9 @@
 #include <vector>
 
 #include "await_helpers.hpp"
+#include "backend.hpp"
 #include "catch.hpp"
+#include "executor.hpp"
 #include "runtime_fixture.hpp"
 
 using cosync::task;
@@ -100,6 +106,32 @@ task<tcp_stream> accept_one(tcp_listener& l) {
 task<std::pair<tcp_stream, tcp_stream>> connected_pair(tcp_listener& l) {
   auto [server, client] = co_await cosync::when_all(accept_one(l), tcp_stream::connect(l.local_address()));
   co_return std::pair{std::move(server), std::move(client)};
+}
+
+// Whether this executor's backend keeps multishot requests of this kind (io_uring on a recent
+// kernel, unless COSYNC_MULTISHOT=0): what the listener and stream tests may expect.
+bool multishot_here(cosync::detail::io_opcode opcode) {
+  return cosync::detail::supports_multishot(*cosync::detail::current_executor(), opcode);
+}
+
+// Connections waiting in a listening socket's accept queue, as the kernel counts them.
+std::size_t accept_backlog(const tcp_listener& l) {
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  REQUIRE(::getsockopt(l.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) == 0);
+  return info.tcpi_unacked;  // for a listening socket: the accept queue's length
+}
+
+// Polls `done` every millisecond for up to a second (the kernel works asynchronously).
+template <class Predicate>
+task<bool> eventually(Predicate done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) {
+      co_return true;
+    }
+    co_await cosync::sleep_for(1ms);
+  }
+  co_return done();
 }
 
 std::string pattern(std::size_t n) {
@@ -459,6 +491,199 @@ TEST_CASE("shutdown cancels an accept and a read in flight and closes their sock
     rt.spawn(client(listener->local_address()), 1);
     rt.spawn(server(listener), 1);  // a second accept that never gets a connection
     std::this_thread::sleep_for(20ms);
+  }
+  CHECK(open_fds() == fds_before);
+}
+
+// ---------------------------------------------------------------- what multishot requests add
+
+COSYNC_TEST_CASE("connections that arrive while nobody accepts are taken, kept up to a bound, and handed out",
+                 "[net][unit][multishot]") {
+  tcp_listener listener = local_listener();
+  auto [first, first_client] = co_await connected_pair(listener);  // arms the multishot accept
+  const bool multishot = multishot_here(cosync::detail::io_opcode::accept_multishot);
+  std::vector<tcp_stream> clients;
+  for (int i = 0; i < 100; ++i) {
+    clients.push_back(co_await tcp_stream::connect(listener.local_address()));
+  }
+  // Multishot: the kernel hands 64 to the listener and keeps the rest in its backlog (the request
+  // ended at the bound). One request per accept: all 100 stay in the backlog.
+  const std::size_t expected = multishot ? 100 - 64 : 100;
+  const bool settled = co_await eventually([&] { return accept_backlog(listener) == expected; });
+  CHECK(settled);
+  CHECK(accept_backlog(listener) == expected);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    tcp_stream s = co_await listener.accept();
+    const std::string byte(1, static_cast<char>('0' + i % 10));
+    co_await s.write_all(byte);
+  }
+  // Every connection was accepted exactly once: each client gets its one byte.
+  std::size_t served = 0;
+  for (tcp_stream& c : clients) {
+    const std::string byte = co_await read_exactly(c, 1);
+    served += byte.size();
+  }
+  CHECK(served == 100);
+  CHECK(accept_backlog(listener) == 0);
+}
+
+COSYNC_TEST_CASE("accepts waiting on both executors share one listener's connections exactly once",
+                 "[net][unit][multishot]") {
+  tcp_listener listener = local_listener();
+  constexpr int connections = 60;
+  std::atomic<int> accepted{0};
+  std::array<std::atomic<int>, 2> by_executor{};
+  // Each acceptor echoes one byte per connection, until the group is cancelled.
+  auto acceptor = [](tcp_listener& l, std::atomic<int>& count, std::atomic<int>& mine) -> task<void> {
+    for (;;) {
+      tcp_stream s = co_await l.accept();
+      count.fetch_add(1);
+      mine.fetch_add(1);
+      std::array<char, 1> one{};
+      (void)co_await s.read(one);
+      co_await s.write_all(std::string_view{one.data(), 1});
+    }
+  };
+  auto client = [](cosync::socket_address to, int i) -> task<bool> {
+    tcp_stream c = co_await tcp_stream::connect(to);
+    const char byte = static_cast<char>('a' + i % 26);
+    co_await c.write_all(std::string_view{&byte, 1});
+    const std::string echo = co_await read_exactly(c, 1);
+    co_return echo == std::string(1, byte);
+  };
+  int echoed = 0;
+  try {
+    co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
+      g.spawn_on(0, acceptor(listener, accepted, by_executor[0]));
+      g.spawn_on(1, acceptor(listener, accepted, by_executor[1]));
+      for (int i = 0; i < connections; ++i) {
+        const bool ok = co_await client(listener.local_address(), i);
+        echoed += ok ? 1 : 0;
+      }
+      g.cancel();
+    });
+  } catch (const cosync::cancelled&) {
+  }
+  CHECK(echoed == connections);
+  CHECK(accepted.load() == connections);
+  INFO("executor 0 accepted " << by_executor[0].load() << ", executor 1 " << by_executor[1].load());
+  CHECK(by_executor[0].load() + by_executor[1].load() == connections);
+}
+
+COSYNC_TEST_CASE("bytes that arrive while nobody reads are kept up to a bound, then TCP pushes back",
+                 "[net][unit][multishot]") {
+  tcp_listener listener = local_listener();
+  auto [server, client] = co_await connected_pair(listener);
+  std::array<char, 1> one{};
+  co_await client.write_all("x");
+  const std::size_t first_read = co_await server.read(one);  // arms the multishot receive
+  CHECK(first_read == 1);
+  // 8 MiB sent while the server does not read: far more than the socket buffers and the 64 KiB
+  // kept, so the write cannot finish until the reader catches up.
+  const std::string sent = pattern(8 << 20);
+  auto writing = cosync::spawn_on(1, [](tcp_stream& c, const std::string& bytes) -> task<void> {
+    co_await c.write_all(bytes);
+    c.shutdown_write();
+  }(client, sent));
+  co_await cosync::sleep_for(50ms);
+  CHECK_FALSE(writing.done());
+  const std::string got = co_await read_to_end(server, 65536);
+  co_await writing;
+  CHECK(got.size() == sent.size());
+  CHECK(got == sent);
+}
+
+COSYNC_TEST_CASE("a stream read on one executor and then on the other delivers every byte in order",
+                 "[net][unit][multishot]") {
+  tcp_listener listener = local_listener();
+  auto [server, client] = co_await connected_pair(listener);
+  const std::string sent = pattern(1 << 20);
+  auto writing = cosync::spawn_on(1, [](tcp_stream& c, const std::string& bytes) -> task<void> {
+    co_await c.write_all(bytes);
+    c.shutdown_write();
+  }(client, sent));
+  std::string got;
+  std::array<char, 1000> buffer{};
+  for (std::size_t turn = 0;; ++turn) {
+    co_await cosync::switch_to(turn % 2);  // the stream's multishot receive stays where it began
+    const std::size_t n = co_await server.read(buffer);
+    if (n == 0) {
+      break;
+    }
+    got.append(buffer.data(), n);
+  }
+  co_await writing;
+  CHECK(got == sent);
+}
+
+COSYNC_TEST_CASE("a second read waiting on a stream fails with EBUSY", "[net][unit][multishot]") {
+  if (!multishot_here(cosync::detail::io_opcode::recv_multishot) &&
+      cosync::detail::current_executor()->io().kind() != cosync::backend_kind::epoll) {
+    co_return;  // one request per read on io_uring: the kernel takes two
+  }
+  tcp_listener listener = local_listener();
+  auto [server, client] = co_await connected_pair(listener);
+  auto first = cosync::spawn([](tcp_stream& s) -> task<std::size_t> {
+    std::array<char, 8> buffer{};
+    co_return co_await s.read(buffer);
+  }(server));
+  co_await cosync::sleep_for(5ms);
+  std::array<char, 8> buffer{};
+  int error = 0;
+  try {
+    (void)co_await server.read(buffer);
+  } catch (const cosync::io_error& e) {
+    error = e.code().value();
+  }
+  CHECK(error == EBUSY);
+  co_await client.write_all("hi");
+  const std::size_t first_got = co_await first;
+  CHECK(first_got == 2);
+}
+
+TEST_CASE("a listener and a stream destroyed away from their executor end their requests there",
+          "[net][unit][multishot]") {
+  const std::size_t fds_before = open_fds();
+  {
+    cosync::runtime rt{cosync::test::two_executors()};
+    std::uint16_t port = 0;
+    {
+      // Armed on executor 0, destroyed by main (outside the runtime) while the runtime runs on:
+      // the listening port is free as soon as the destructor returns.
+      tcp_listener listener = local_listener();
+      port = listener.local_address().port();
+      auto pair = cosync::sync_wait(rt, [](tcp_listener& l) -> task<std::pair<tcp_stream, tcp_stream>> {
+        auto connected = co_await connected_pair(l);
+        co_await connected.second.write_all("ab");
+        std::array<char, 1> one{};
+        (void)co_await connected.first.read(one);  // arms the multishot receive; "b" stays kept
+        co_return connected;
+      }(listener));
+    }
+    CHECK_NOTHROW(tcp_listener::bind(cosync::socket_address::loopback(port)));
+    // Armed on executor 0, destroyed on executor 1: ended there, soon after.
+    const bool freed = cosync::sync_wait(rt, []() -> task<bool> {
+      auto listener = std::make_unique<tcp_listener>(local_listener());
+      const std::uint16_t p = listener->local_address().port();
+      auto [server, client] = co_await connected_pair(*listener);
+      std::array<char, 1> one{};
+      co_await client.write_all("ab");
+      (void)co_await server.read(one);
+      co_await cosync::switch_to(1);
+      listener.reset();
+      { const tcp_stream gone = std::move(server); }
+      co_await cosync::switch_to(0);
+      const bool rebound = co_await eventually([p] {
+        try {
+          (void)tcp_listener::bind(cosync::socket_address::loopback(p));
+          return true;
+        } catch (const cosync::io_error&) {
+          return false;
+        }
+      });
+      co_return rebound;
+    }());
+    CHECK(freed);
   }
   CHECK(open_fds() == fds_before);
 }

@@ -24,6 +24,10 @@ enum class io_opcode : std::uint8_t {
   read_at,   // a file: buffer/length at offset
   write_at,  // a file: buffer/length at offset
   fsync,     // a file
+  // Multishot (io_uring only, where the backend says multishot()): one request, many
+  // completions, each handed to on_done; it stays in flight until a completion ends it.
+  accept_multishot,  // each completion: an accepted fd (the peer's address is not asked for)
+  recv_multishot,    // each completion: bytes in the provided buffer `buffer_id` (0: end of stream)
 };
 
 enum class io_state : std::uint8_t {
@@ -35,8 +39,10 @@ enum class io_state : std::uint8_t {
 struct io_request {
   io_opcode opcode = io_opcode::recv;
   io_state state = io_state::idle;
+  std::uint16_t buffer_id = 0;       // recv_multishot: the provided buffer holding the bytes
   std::uint32_t address_length = 0;  // accept (in/out), connect (in)
   int fd = -1;
+  bool draining = false;  // a multishot completion while the executor shuts down: wake nobody
   void* buffer = nullptr;
   std::size_t length = 0;
   std::uint64_t offset = 0;
@@ -44,7 +50,8 @@ struct io_request {
   executor* home = nullptr;  // where it was started: completions and cancellation happen there
   /// Home thread, once done: decides what the completion means. Returns true if it started the
   /// request again (a write_all with bytes left) and nobody is to be woken yet; otherwise the
-  /// backend claims `parked` and wakes it.
+  /// backend claims `parked` and wakes it. A multishot request's on_done sees every completion
+  /// (state still in_flight unless it is the last) and does all the waking itself.
   bool (*on_done)(io_request&) = nullptr;
   waiter* parked = nullptr;
 };
@@ -64,5 +71,28 @@ void stop_io(io_request& r) noexcept;
 /// The backend's completion step for `r` (it has just become done, result set): on_done, then
 /// claim and wake the waiter unless a cancellation or another case won.
 void complete_io(io_request& r);
+
+/// Home thread: whether `home`'s backend takes this multishot opcode (io_uring where the kernel
+/// has it; probed once per executor, the provided-buffer ring set up on the first ask).
+[[nodiscard]] bool supports_multishot(executor& home, io_opcode opcode);
+
+/// Home thread: asks the kernel to end an in-flight multishot request, without waiting; its
+/// last completion (usually -ECANCELED) follows.
+void end_multishot(io_request& r);
+
+/// Home thread, in a recv_multishot completion: the bytes of provided buffer `id`, and handing
+/// it back to the kernel once they are copied out.
+[[nodiscard]] const std::byte* provided_buffer(executor& home, std::uint16_t id) noexcept;
+void recycle_buffer(executor& home, std::uint16_t id) noexcept;
+
+/// Work handed to an executor from another thread (an object with a multishot request in flight
+/// destroyed away from its home: the home must stop it). `run` owns the job once called.
+struct remote_job {
+  remote_job* next = nullptr;
+  void (*run)(remote_job&) noexcept = nullptr;
+};
+
+/// Any thread: runs `job` on `home`'s thread soon (at the latest when its runtime shuts down).
+void run_on(executor& home, remote_job& job) noexcept;
 
 }  // namespace cosync::detail
