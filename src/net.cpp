@@ -208,6 +208,7 @@ tcp_listener tcp_listener::bind(const socket_address& address, const listen_opti
   if (::listen(fd, options.backlog) != 0) {
     throw_errno("listen " + address.to_string());
   }
+  listener.source_ = detail::make_accept_source(fd);
   return listener;
 }
 

@@ -37,7 +37,12 @@ namespace cosync::detail {
 namespace {
 
 constexpr std::size_t max_kept_connections = 64;
-constexpr std::size_t max_kept_bytes = 64 * 1024;
+// Read-ahead per stream: enough to gather many small messages while the reader is busy, little
+// next to the kernel's socket buffer (which holds the rest once the request ends).
+constexpr std::size_t max_kept_bytes = 16 * 1024;
+// Kept memory a stream holds on to once it has read everything (more is given back: an idle
+// connection costs no read-ahead).
+constexpr std::size_t idle_kept_capacity = 4096;
 
 }  // namespace
 
@@ -194,8 +199,8 @@ struct recv_source : source_base {
   /// Under lock: appends received bytes. Out of memory here would lose them: std::terminate
   /// rather than a corrupt stream (noexcept).
   void keep(const std::byte* bytes, std::size_t n) noexcept {
-    if (head != 0 && head == unread.size()) {
-      unread.clear();
+    if (head != 0) {  // what was read goes first (a bounded move): the vector stays bounded too
+      unread.erase(unread.begin(), unread.begin() + static_cast<std::ptrdiff_t>(head));
       head = 0;
     }
     unread.insert(unread.end(), bytes, bytes + n);
@@ -211,6 +216,9 @@ struct recv_source : source_base {
       if (head == unread.size()) {
         unread.clear();
         head = 0;
+        if (unread.capacity() > idle_kept_capacity) {
+          unread.shrink_to_fit();
+        }
       }
       op.result = static_cast<std::int64_t>(n);
     } else if (error != 0) {
@@ -381,6 +389,10 @@ void release_source(Source* s) noexcept {
 
 }  // namespace
 
+accept_source_ptr make_accept_source(int listener) {
+  return accept_source_ptr{new accept_source{listener}};
+}
+
 void source_release::operator()(accept_source* source) const noexcept {
   release_source(source);
 }
@@ -490,8 +502,8 @@ bool accept_op::try_complete() noexcept {
 
 bool accept_op::park(waiter& w) {
   detail::executor& here = here_or_throw();
-  if (!listener_->source_) {
-    listener_->source_.reset(new detail::accept_source{listener_->fd_});
+  if (!listener_->source_) {  // a listener that bind() did not make (closed, or moved from)
+    throw io_error(EBADF, "accept: the listener is not open");
   }
   detail::accept_source& s = *listener_->source_;
   std::unique_lock guard{s.lock};

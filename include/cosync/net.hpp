@@ -32,7 +32,7 @@
 /// On io_uring (kernel 5.19 and 6.0 or later) a listener keeps one multishot accept in flight and
 /// a stream one multishot receive into provided buffers: the kernel goes on accepting and
 /// receiving between awaits, without a request per operation. What arrives while nobody waits is
-/// kept (up to 64 connections, 64 KiB of bytes; beyond that the request is ended, so the kernel's
+/// kept (up to 64 connections, 16 KiB of bytes; beyond that the request is ended, so the kernel's
 /// backlog and TCP flow control take over) and handed out by the next accept or read, on whichever
 /// executor it is awaited. Destroying a listener or stream ends its request: at once on the
 /// executor that started it, or there, asynchronously, from another executor (the port is free
@@ -80,6 +80,7 @@ struct source_release {
 };
 using accept_source_ptr = std::unique_ptr<accept_source, source_release>;
 using recv_source_ptr = std::unique_ptr<recv_source, source_release>;
+[[nodiscard]] accept_source_ptr make_accept_source(int listener);
 
 }  // namespace detail
 
@@ -298,7 +299,8 @@ class tcp_listener {
   friend class accept_op;
 
   int fd_ = -1;
-  detail::accept_source_ptr source_;  // made by the first accept
+  // Made by bind: accepts on several executors share it from the start, so none creates it.
+  detail::accept_source_ptr source_;
 };
 
 // ---------------------------------------------------------------- implementation
