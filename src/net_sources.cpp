@@ -134,26 +134,25 @@ struct source_base : io_request, remote_job {
   waiter* claimed = nullptr;  // completed by the handler, woken once the lock is released
 
  private:
-  // Owner thread: starts the request again. Should that fail, the oldest waiting operation fails
-  // with it (the rest start their own when they wait again).
-  void restart_for_waiting() {
+  // Owner thread: starts the request again. Should that fail (the backend could not take it),
+  // every waiting operation fails with EIO: none would be completed otherwise.
+  void restart_for_waiting() noexcept {
     try {
       start_io(*owner, *this);
     } catch (...) {
-      waiter* woken = nullptr;
+      std::vector<waiter*> woken;
       {
         const std::lock_guard guard{lock};
         armed = false;
-        if (io_request* t = claim_parked(false)) {
-          t->result = -ENOMEM;
+        while (io_request* t = claim_parked(false)) {
+          t->result = -EIO;
           t->state = io_state::done;
-          woken = std::exchange(claimed, nullptr);
+          woken.push_back(std::exchange(claimed, nullptr));  // out of memory too: std::terminate
         }
       }
-      if (woken == nullptr) {
-        throw;
+      for (waiter* w : woken) {
+        w->wake();
       }
-      woken->wake();
     }
   }
 };
