@@ -71,14 +71,54 @@ struct source_base : io_request, remote_job {
     return nullptr;
   }
 
-  /// Owner thread, after the handler released the lock, while the source is still armed: starts
-  /// the request again for operations still waiting, or ends it when too much is kept.
-  void follow_up(bool restart, bool end) {
+  /// Owner thread: one completion of the request. `step` runs under the lock, hands the outcome
+  /// to a waiting operation or keeps it, and says whether too much is kept now. Then, once the
+  /// lock is released: the request is started again for operations still waiting if it ended,
+  /// ended if too much is kept, and the operation completed is woken.
+  template <class Step>
+  void handle(const io_request& r, Step step) {
+    bool restart = false;
+    bool end = false;
+    waiter* woken = nullptr;
+    {
+      const std::lock_guard guard{lock};
+      end = step() && r.state == io_state::in_flight && !ending;
+      ending = ending || end;
+      if (r.state == io_state::done) {
+        ending = false;
+        restart = !waiting.empty() && !r.draining;
+        armed = restart;  // not armed: whoever releases the source may free it from now on
+      }
+      woken = std::exchange(claimed, nullptr);
+    }
+    // Unless restart or end (the source is still armed), the source may be gone from here on.
     if (restart) {
       restart_for_waiting();
     } else if (end) {
       end_multishot(*this);
     }
+    if (woken != nullptr) {
+      woken->wake();
+    }
+  }
+
+  /// Under lock: a failed completion (EMFILE, ECONNRESET, ...) goes to the oldest waiting
+  /// operation, or to the next one (`error`). Our own cancellation (-ECANCELED) is no failure.
+  void fail_or_keep(const io_request& r) noexcept {
+    if (r.result == -ECANCELED) {
+      return;
+    }
+    if (io_request* t = claim_parked(r.draining)) {
+      complete(*t, r.result);
+    } else if (!r.draining) {
+      error = static_cast<int>(-r.result);
+    }
+  }
+
+  /// Under lock: an operation's outcome, set before its waiter is woken.
+  static void complete(io_request& t, std::int64_t result) noexcept {
+    t.result = result;
+    t.state = io_state::done;
   }
 
   /// Registers the operation `t` waiting in `w` on the multishot request, starting one on `here`
@@ -145,8 +185,7 @@ struct source_base : io_request, remote_job {
         const std::lock_guard guard{lock};
         armed = false;
         while (io_request* t = claim_parked(false)) {
-          t->result = -EIO;
-          t->state = io_state::done;
+          complete(*t, -EIO);
           woken.push_back(std::exchange(claimed, nullptr));  // out of memory too: std::terminate
         }
       }
@@ -241,106 +280,53 @@ struct recv_source : source_base {
   bool eof = false;
 };
 
-namespace {
-
-// The last touch of a request that ended: unless an operation still waits (start again), the
-// source is no longer armed, and whoever releases it may free it from then on.
-bool ended(source_base& s, const io_request& r) noexcept {
-  s.ending = false;
-  const bool restart = !s.waiting.empty() && !r.draining;
-  s.armed = restart;
-  return restart;
-}
-
-}  // namespace
-
 bool accept_source::on_event(io_request& r) {
   auto& s = static_cast<accept_source&>(r);
-  bool restart = false;
-  bool end = false;
-  waiter* woken = nullptr;
-  {
-    const std::lock_guard guard{s.lock};
-    if (r.result >= 0) {
-      if (io_request* t = s.claim_parked(r.draining)) {
-        t->result = r.result;
-        t->state = io_state::done;
-      } else {
-        s.ready.push_back(static_cast<int>(r.result));
-        end = s.ready.size() >= max_kept_connections && r.state == io_state::in_flight && !s.ending;
-        s.ending = s.ending || end;
-      }
-    } else if (r.result != -ECANCELED) {  // EMFILE and the like: the next accept's to report
-      if (io_request* t = s.claim_parked(r.draining)) {
-        t->result = r.result;
-        t->state = io_state::done;
-      } else if (!r.draining) {
-        s.error = static_cast<int>(-r.result);
-      }
+  s.handle(r, [&s, &r] {
+    if (r.result < 0) {
+      s.fail_or_keep(r);
+      return false;
     }
-    if (r.state == io_state::done) {
-      restart = ended(s, r);
+    if (io_request* t = s.claim_parked(r.draining)) {
+      complete(*t, r.result);
+      return false;
     }
-    woken = std::exchange(s.claimed, nullptr);
-  }
-  // Unless restart or end (the source is still armed), `s` may be gone from here on.
-  if (restart || end) {
-    s.follow_up(restart, end);
-  }
-  if (woken != nullptr) {
-    woken->wake();
-  }
+    s.ready.push_back(static_cast<int>(r.result));
+    return s.ready.size() >= max_kept_connections;
+  });
   return false;
 }
 
 bool recv_source::on_event(io_request& r) {
   auto& s = static_cast<recv_source&>(r);
-  bool restart = false;
-  bool end = false;
-  waiter* woken = nullptr;
-  {
-    const std::lock_guard guard{s.lock};
-    if (r.result > 0) {
-      const auto n = static_cast<std::size_t>(r.result);
-      const std::byte* bytes = provided_buffer(*r.home, r.buffer_id);
-      std::size_t given = 0;
-      if (io_request* t = s.claim_parked(r.draining)) {
-        given = std::min(n, t->length);
-        std::memcpy(t->buffer, bytes, given);
-        t->result = static_cast<std::int64_t>(given);
-        t->state = io_state::done;
+  s.handle(r, [&s, &r] {
+    if (r.result < 0) {
+      if (r.result != -ENOBUFS) {  // out of buffers: started again for a read that waits
+        s.fail_or_keep(r);
       }
-      s.keep(bytes + given, n - given);
-      recycle_buffer(*r.home, r.buffer_id);
-      end = s.kept() >= max_kept_bytes && r.state == io_state::in_flight && !s.ending;
-      s.ending = s.ending || end;
-    } else if (r.result == 0) {
-      if (io_request* t = s.claim_parked(r.draining)) {
-        t->result = 0;
-        t->state = io_state::done;
+      return false;
+    }
+    io_request* t = s.claim_parked(r.draining);
+    if (r.result == 0) {
+      if (t != nullptr) {
+        complete(*t, 0);
       } else {
         s.eof = true;
       }
-    } else if (r.result != -ECANCELED && r.result != -ENOBUFS) {  // out of buffers: start again
-      if (io_request* t = s.claim_parked(r.draining)) {
-        t->result = r.result;
-        t->state = io_state::done;
-      } else if (!r.draining) {
-        s.error = static_cast<int>(-r.result);
-      }
+      return false;
     }
-    if (r.state == io_state::done) {
-      restart = ended(s, r);
+    const auto n = static_cast<std::size_t>(r.result);
+    const std::byte* bytes = provided_buffer(*r.home, r.buffer_id);
+    std::size_t given = 0;
+    if (t != nullptr) {
+      given = std::min(n, t->length);
+      std::memcpy(t->buffer, bytes, given);
+      complete(*t, static_cast<std::int64_t>(given));
     }
-    woken = std::exchange(s.claimed, nullptr);
-  }
-  // Unless restart or end (the source is still armed), `s` may be gone from here on.
-  if (restart || end) {
-    s.follow_up(restart, end);
-  }
-  if (woken != nullptr) {
-    woken->wake();
-  }
+    s.keep(bytes + given, n - given);
+    recycle_buffer(*r.home, r.buffer_id);
+    return s.kept() >= max_kept_bytes;
+  });
   return false;
 }
 
