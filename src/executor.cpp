@@ -31,8 +31,6 @@ executor::~executor() {
   while (foreign_posts_.load(std::memory_order_acquire) != 0) {
     std::this_thread::yield();
   }
-  // Jobs still queued find their requests drained by the loop's end: they only free and signal.
-  run_jobs();
   // Coroutines still queued here belong to frames the runtime destroyed (or never will run):
   // release the inbox nodes only; handles are never resumed after shutdown.
   for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
@@ -78,6 +76,11 @@ void executor::run() {
   }
   // No frame holding an I/O request may be destroyed (at shutdown) while the kernel owns it.
   backend_->detach_thread();
+  // Nothing is in flight now: the jobs handed over so far run here, later ones where they are
+  // handed over (run_job), so a thread waiting for one never waits for a loop that has ended.
+  jobs_closed_.store(true, std::memory_order_relaxed);  // ordered by the fence (see run_job)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  run_jobs();
   set_current_executor(nullptr);
   this_thread_parked_hooks = nullptr;
   stack_floor = 0;
@@ -118,6 +121,12 @@ void executor::run_job(remote_job& job) noexcept {
   foreign_posts_.fetch_add(1, std::memory_order_relaxed);  // as in post()
   jobs_.push(&job);
   notify();
+  // This fence and run()'s, between each side's write and its read of the other's: either the
+  // loop's last run_jobs() takes this job, or this thread sees the loop closed and runs it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (jobs_closed_.load(std::memory_order_relaxed)) {
+    run_jobs();
+  }
   foreign_posts_.fetch_sub(1, std::memory_order_release);
 }
 

@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/net.hpp>
+#include <cosync/wait.hpp>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -91,14 +92,14 @@ struct source_base : io_request, remote_job {
       }
       woken = std::exchange(claimed, nullptr);
     }
+    if (woken != nullptr) {
+      woken->wake();
+    }
     // Unless restart or end (the source is still armed), the source may be gone from here on.
     if (restart) {
       restart_for_waiting();
     } else if (end) {
       end_multishot(*this);
-    }
-    if (woken != nullptr) {
-      woken->wake();
     }
   }
 
@@ -138,9 +139,12 @@ struct source_base : io_request, remote_job {
     try {
       start_io(here, *this);
     } catch (...) {
+      wake_list wake;  // operations that registered meanwhile fail with EIO, woken after the lock
       guard.lock();
       armed = false;
-      waiting.clear();
+      waiting.pop_front();  // this operation's own entry (it was the first): it throws instead
+      fail_waiting_locked(wake);
+      guard.unlock();
       throw;
     }
     return true;
@@ -175,23 +179,27 @@ struct source_base : io_request, remote_job {
 
  private:
   // Owner thread: starts the request again. Should that fail (the backend could not take it),
-  // every waiting operation fails with EIO: none would be completed otherwise.
-  void restart_for_waiting() noexcept {
+  // every waiting operation fails with EIO (none would be completed otherwise), and the failure
+  // goes on to the backend, which fails the executor.
+  void restart_for_waiting() {
     try {
       start_io(*owner, *this);
     } catch (...) {
-      std::vector<waiter*> woken;
       {
+        wake_list wake;
         const std::lock_guard guard{lock};
-        armed = false;
-        while (io_request* t = claim_parked(false)) {
-          complete(*t, -EIO);
-          woken.push_back(std::exchange(claimed, nullptr));  // out of memory too: std::terminate
-        }
+        armed = false;  // the source may be freed once the lock is released: not touched again
+        fail_waiting_locked(wake);
       }
-      for (waiter* w : woken) {
-        w->wake();
-      }
+      throw;
+    }
+  }
+
+  // Under lock: completes every waiting operation with EIO, to be woken by `wake`.
+  void fail_waiting_locked(wake_list& wake) noexcept {
+    while (io_request* t = claim_parked(false)) {
+      complete(*t, -EIO);
+      wake.push(*std::exchange(claimed, nullptr));
     }
   }
 };
@@ -291,7 +299,11 @@ bool accept_source::on_event(io_request& r) {
       complete(*t, r.result);
       return false;
     }
-    s.ready.push_back(static_cast<int>(r.result));
+    try {
+      s.ready.push_back(static_cast<int>(r.result));
+    } catch (...) {  // out of memory: the connection is refused rather than leaked
+      close_fd(static_cast<int>(r.result));
+    }
     return s.ready.size() >= max_kept_connections;
   });
   return false;
@@ -474,6 +486,11 @@ accept_op::~accept_op() {
     (void)listener_->source_->withdraw(request_);
   }
   detail::close_fd(kept_);
+  // A connection handed to this operation whose coroutine never resumed (its frame destroyed at
+  // shutdown) is closed, not leaked. (result() and withdraw() leave the request idle.)
+  if (request_.state == detail::io_state::done && request_.result >= 0) {
+    detail::close_fd(static_cast<int>(request_.result));
+  }
 }
 
 bool accept_op::try_complete() noexcept {
