@@ -78,8 +78,10 @@ void executor::run() {
   backend_->detach_thread();
   // Nothing is in flight now: the jobs handed over so far run here, later ones where they are
   // handed over (run_job), so a thread waiting for one never waits for a loop that has ended.
-  jobs_closed_.store(true, std::memory_order_relaxed);  // ordered by the fence (see run_job)
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  {
+    const std::lock_guard guard{jobs_lock_};
+    jobs_closed_ = true;
+  }
   run_jobs();
   set_current_executor(nullptr);
   this_thread_parked_hooks = nullptr;
@@ -119,15 +121,23 @@ void executor::run_job(remote_job& job) noexcept {
     return;
   }
   foreign_posts_.fetch_add(1, std::memory_order_relaxed);  // as in post()
-  jobs_.push(&job);
-  notify();
-  // This fence and run()'s, between each side's write and its read of the other's: either the
-  // loop's last run_jobs() takes this job, or this thread sees the loop closed and runs it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (jobs_closed_.load(std::memory_order_relaxed)) {
-    run_jobs();
+  bool closed = false;
+  {
+    // A rare path: a lock, so that a job is either queued before the loop's last run_jobs() or
+    // sees the loop closed.
+    const std::lock_guard guard{jobs_lock_};
+    closed = jobs_closed_;
+    if (!closed) {
+      jobs_.push(&job);
+    }
+  }
+  if (!closed) {
+    notify();
   }
   foreign_posts_.fetch_sub(1, std::memory_order_release);
+  if (closed) {
+    job.run(job);  // nothing of it is in flight any more: it only frees or signals
+  }
 }
 
 void executor::run_jobs() noexcept {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "backend.hpp"
@@ -95,8 +96,9 @@ class executor {
 
   // ---- written by other threads: each on its own line, away from the owner's hot fields ----
   alignas(cache_line_size) mpsc_inbox<inbox_node> inbox_;
-  mpsc_inbox<remote_job> jobs_;           // rare (run_on): shares the inbox's line
-  std::atomic<bool> jobs_closed_{false};  // the loop has ended: run_job runs jobs itself
+  mpsc_inbox<remote_job> jobs_;  // rare (run_on): shares the inbox's line
+  std::mutex jobs_lock_;
+  bool jobs_closed_ = false;  // under jobs_lock_: the loop has ended, run_job runs jobs itself
   alignas(cache_line_size) sleep_gate gate_;
   alignas(cache_line_size) std::atomic<bool> stop_{false};
   std::atomic<int> foreign_posts_{0};  // post() calls from outside the runtime under way

@@ -3,10 +3,8 @@
 /// cosync::detail::mpsc_inbox: a lock-free intrusive inbox for many producer threads and one
 /// consumer thread (the executor that owns it).
 ///
-/// Roles: any number of threads call push(); one thread calls take_all(). Nodes are owned by the
-/// caller until pushed and by the consumer once taken. (take_all() is a single exchange, so
-/// several threads taking at once each get a disjoint list: an executor's remote jobs rely on
-/// that once its loop has ended.)
+/// Roles: any number of threads call push(); exactly one thread calls take_all(). Nodes are
+/// owned by the caller until pushed and by the consumer once taken.
 ///
 /// Algorithm: a Treiber stack whose consumer takes the whole stack with one exchange and
 /// reverses it, so items come out oldest first. Taking everything at once removes the ABA
