@@ -223,8 +223,7 @@ struct accept_source : source_base {
       return true;
     }
     if (error != 0) {
-      op.result = -std::exchange(error, 0);
-      op.state = io_state::done;
+      complete(op, -std::exchange(error, 0));
       return true;
     }
     return false;

@@ -222,13 +222,11 @@ class uring_backend final : public backend {
     io_uring_sqe_set_data64(s, cancel_tag);
   }
 
-  const std::byte* provided(std::uint16_t id) const noexcept override {
-    return buffer_memory() + std::size_t{id} * buffer_size;
-  }
+  const std::byte* provided(std::uint16_t id) const noexcept override { return buffer_at(id); }
 
   void recycle(std::uint16_t id) noexcept override {
-    io_uring_buf_ring_add(buffer_ring(), buffer_memory() + std::size_t{id} * buffer_size, buffer_size, id,
-                          io_uring_buf_ring_mask(buffer_count), 0);
+    io_uring_buf_ring_add(buffer_ring(), buffer_at(id), buffer_size, id, io_uring_buf_ring_mask(buffer_count),
+                          0);
     io_uring_buf_ring_advance(buffer_ring(), 1);
   }
 
@@ -331,16 +329,15 @@ class uring_backend final : public backend {
     buffers_ = memory;
     io_uring_buf_ring_init(buffer_ring());
     for (unsigned id = 0; id < buffer_count; ++id) {
-      io_uring_buf_ring_add(buffer_ring(), buffer_memory() + std::size_t{id} * buffer_size, buffer_size,
-                            static_cast<unsigned short>(id), io_uring_buf_ring_mask(buffer_count),
-                            static_cast<int>(id));
+      recycle(static_cast<std::uint16_t>(id));  // every buffer starts out given to the kernel
     }
-    io_uring_buf_ring_advance(buffer_ring(), static_cast<int>(buffer_count));
     return true;
   }
 
   io_uring_buf_ring* buffer_ring() const noexcept { return static_cast<io_uring_buf_ring*>(buffers_); }
-  std::byte* buffer_memory() const noexcept { return static_cast<std::byte*>(buffers_) + buffer_ring_bytes; }
+  std::byte* buffer_at(std::uint16_t id) const noexcept {
+    return static_cast<std::byte*>(buffers_) + buffer_ring_bytes + std::size_t{id} * buffer_size;
+  }
 
   // A free submission entry, submitting what is queued if the queue is full.
   io_uring_sqe* sqe() {
