@@ -53,8 +53,11 @@ namespace detail {
 using race_word = std::atomic<std::uint32_t>;
 inline constexpr std::uint32_t race_undecided = std::numeric_limits<std::uint32_t>::max();
 inline constexpr std::uint32_t race_cancelled = race_undecided - 1;
+/// Not verdicts: what a lone wait's own race word holds while it is not parked (waitable.hpp).
+inline constexpr std::uint32_t race_idle = race_undecided - 2;
+inline constexpr std::uint32_t race_refused = race_undecided - 3;
 /// The most cases one select may have (their indices are verdicts).
-inline constexpr std::size_t max_select_cases = race_cancelled;
+inline constexpr std::size_t max_select_cases = race_refused;
 
 /// Decides `race` for `verdict` (a case's index, or race_cancelled) if nobody has: the one CAS
 /// behind every claim.

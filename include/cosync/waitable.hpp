@@ -36,7 +36,61 @@ class case_lock {
   C& case_;
 };
 
-struct no_race {};
+/// What a lone wait remembers between its suspension and its resumption: whether it is parked,
+/// and whether it was cancelled. Kept in two flags where the case's structure decides the race
+/// (no race word)...
+template <bool HasRace>
+class wait_state {
+ public:
+  [[nodiscard]] race_word* race() noexcept { return nullptr; }
+  [[nodiscard]] bool parked() const noexcept { return parked_; }
+  [[nodiscard]] bool refused() const noexcept { return cancelled_; }
+  void park() noexcept { parked_ = true; }
+  void refuse() noexcept { cancelled_ = true; }
+  /// Leaves the parked state once resumed (or when parking failed), cancelled or not.
+  void unpark(bool cancelled) noexcept {
+    parked_ = false;
+    cancelled_ = cancelled_ || cancelled;
+  }
+  void cancelled_by_withdraw() noexcept { cancelled_ = true; }  // published by the wake that follows
+
+ private:
+  bool parked_ = false;     // the home thread only
+  bool cancelled_ = false;  // set before the wake that resumes the coroutine
+};
+
+/// ...and, where a race word decides, in the word itself: race_idle (not parked), race_refused
+/// (a cancelled scope refused the wait), or while parked race_undecided, race_cancelled or a
+/// completer's verdict. It fills the waiter's tail padding, so a sleep costs no flag bytes (a
+/// sleeping coroutine's frame holds all of this: every byte is paid 10^5 times over in a server
+/// of sleepers).
+template <>
+class wait_state<true> {
+ public:
+  [[nodiscard]] race_word* race() noexcept { return &word_; }
+  // Relaxed loads and stores on the home thread: the states it reads here are its own writes
+  // (a completer only ever turns race_undecided into a verdict, both of which read as parked).
+  [[nodiscard]] bool parked() const noexcept {
+    const std::uint32_t w = word_.load(std::memory_order_relaxed);
+    return w != race_idle && w != race_refused;
+  }
+  [[nodiscard]] bool refused() const noexcept {
+    return word_.load(std::memory_order_relaxed) == race_refused;
+  }
+  void park() noexcept { word_.store(race_undecided, std::memory_order_relaxed); }  // parking publishes it
+  void refuse() noexcept { word_.store(race_refused, std::memory_order_relaxed); }
+  void unpark(bool cancelled) noexcept {
+    word_.store(cancelled ? race_refused : race_idle, std::memory_order_relaxed);
+  }
+  /// After the resumption: whether the cancellation won the race (acquire: pairs with the
+  /// winner's claim).
+  [[nodiscard]] bool cancellation_won() const noexcept {
+    return word_.load(std::memory_order_acquire) == race_cancelled;
+  }
+
+ private:
+  race_word word_{race_idle};
+};
 
 }  // namespace detail
 
@@ -61,14 +115,14 @@ class [[nodiscard]] waitable : public Case {
   explicit waitable(Args&&... args) noexcept(noexcept(Case(std::forward<Args>(args)...)))
       : Case(std::forward<Args>(args)...) {}
   waitable(waitable&& other) noexcept(std::is_nothrow_move_constructible_v<Case>) : Case(std::move(other)) {
-    COSYNC_ASSERT(!other.parked_, "cosync: a parked operation moved");
+    COSYNC_ASSERT(!other.state_.parked(), "cosync: a parked operation moved");
   }
   waitable& operator=(waitable&&) = delete;
   ~waitable() {
-    if (parked_) {
+    if (state_.parked()) {
       hook_.disarm();
       if constexpr (!anywhere) {
-        (void)detail::decide(race_, detail::race_cancelled);  // nothing may complete it now
+        (void)detail::decide(*state_.race(), detail::race_cancelled);  // nothing may complete it now
       }
       (void)case_access::withdraw(as_case());
     }
@@ -90,7 +144,7 @@ class [[nodiscard]] waitable : public Case {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     detail::cancel_scope* scope = detail::scope_of(h);
-    waiter_ = detail::waiter_access::make(detail::continuation::here(h), race(), 0);
+    waiter_ = detail::waiter_access::make(detail::continuation::here(h), state_.race(), 0);
     if (!park(scope)) {
       return false;
     }
@@ -99,18 +153,18 @@ class [[nodiscard]] waitable : public Case {
   }
 
   decltype(auto) await_resume() {
-    if (parked_) {
-      parked_ = false;
+    if (state_.parked()) {
       hook_.disarm();
+      bool lost = false;
       if constexpr (!anywhere) {
-        // acquire: pairs with the claim of whoever won.
-        if (race_.load(std::memory_order_acquire) == detail::race_cancelled) {
+        lost = state_.cancellation_won();
+        if (lost) {
           (void)case_access::withdraw(as_case());  // on its home, as the case requires
-          cancelled_ = true;
         }
       }
+      state_.unpark(lost);
     }
-    if (cancelled_) {
+    if (state_.refused()) {
       throw cancelled{};
     }
     return case_access::result(as_case());
@@ -119,18 +173,10 @@ class [[nodiscard]] waitable : public Case {
   /// From its home while parked, what a cancellation does: takes the operation back — true if it
   /// did (its coroutine is resumed and this await throws cosync::cancelled), false if a completer
   /// won (it returns the result).
-  bool withdraw() { return parked_ && cancel_parked(); }
+  bool withdraw() { return state_.parked() && cancel_parked(); }
 
  private:
   Case& as_case() noexcept { return *this; }
-  detail::race_word* race() noexcept {
-    if constexpr (anywhere) {
-      return nullptr;  // the case's structure decides: withdrawing is the claim
-    } else {
-      race_.store(detail::race_undecided, std::memory_order_relaxed);  // relaxed: before parking publishes it
-      return &race_;
-    }
-  }
 
   // Returns whether to suspend.
   bool park(detail::cancel_scope* scope) {
@@ -142,17 +188,21 @@ class [[nodiscard]] waitable : public Case {
       }
     }
     if (!detail::may_wait(scope)) {
-      cancelled_ = true;  // nothing done
+      state_.refuse();  // nothing done
       return false;
     }
-    parked_ = true;
+    state_.park();  // before the case publishes the waiter
+    bool parked = false;
     try {
-      parked_ = case_access::park(as_case(), waiter_);
+      parked = case_access::park(as_case(), waiter_);
     } catch (...) {
-      parked_ = false;
+      state_.unpark(false);
       throw;
     }
-    return parked_;
+    if (!parked) {
+      state_.unpark(false);
+    }
+    return parked;
   }
 
   // The cancellation: whoever wins completes. Anywhere: withdrawing under the case's own
@@ -162,11 +212,11 @@ class [[nodiscard]] waitable : public Case {
       if (!case_access::withdraw(as_case())) {
         return false;
       }
-      cancelled_ = true;  // published to the resumed coroutine by wake()
+      state_.cancelled_by_withdraw();  // published to the resumed coroutine by wake()
       waiter_.wake();
       return true;
     } else {
-      return detail::cancel_by_race(race_, detail::waiter_access::continuation_of(waiter_));
+      return detail::cancel_by_race(*state_.race(), detail::waiter_access::continuation_of(waiter_));
     }
   }
 
@@ -175,12 +225,8 @@ class [[nodiscard]] waitable : public Case {
     void operator()() const { (void)self->cancel_parked(); }
   };
 
-  // The race word fills the waiter's tail padding (a sleeping coroutine's frame holds all of
-  // this: every byte is paid 10^5 times over in a server of sleepers).
   [[no_unique_address]] waiter waiter_;
-  [[no_unique_address]] std::conditional_t<anywhere, detail::no_race, detail::race_word> race_{};
-  bool parked_ = false;     // the home thread only
-  bool cancelled_ = false;  // set before the wake that resumes the coroutine
+  [[no_unique_address]] detail::wait_state<!anywhere> state_;  // in the waiter's tail padding
   detail::cancel_hook<on_cancel> hook_;
 };
 
