@@ -11,6 +11,7 @@
 #include <cosync/error.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -26,7 +27,38 @@ namespace detail {
 template <class T>
 void set_scope(task<T>& t, cancel_scope* scope) noexcept;
 
-/// What every task promise shares: the coroutine to resume at the end, and its home.
+template <class T>
+class task_promise;
+
+/// The coroutine behind `t` (null for an empty task): for the runtime's own schedulers of tasks.
+template <class T>
+std::coroutine_handle<task_promise<T>> handle_of(const task<T>& t) noexcept;
+
+/// Takes the coroutine out of `t` (which becomes empty): its frame is the caller's to destroy.
+template <class T>
+std::coroutine_handle<task_promise<T>> release(task<T>& t) noexcept;
+
+class task_promise_base;
+
+/// Told that a task it started has ended, in place of an awaiting coroutine: how when_all and
+/// task groups run a task as a child without a wrapper coroutine frame around it (one frame per
+/// child instead of two: C6's 10^5 sleepers are half the memory).
+class task_sink {
+ public:
+  /// `child`'s body has finished (its frame is suspended at its end; the sink's owner destroys
+  /// it). Returns the coroutine to resume next by symmetric transfer (std::noop_coroutine() for
+  /// none).
+  virtual std::coroutine_handle<> task_done(task_promise_base& child) noexcept = 0;
+
+ protected:
+  task_sink() = default;
+  task_sink(const task_sink&) = default;
+  task_sink& operator=(const task_sink&) = default;
+  ~task_sink() = default;
+};
+
+/// What every task promise shares: who is told at the end (the awaiting coroutine and its home,
+/// or a sink), the cancel scope, and the exception.
 class task_promise_base : public recycled_frame {
  public:
   std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -36,8 +68,14 @@ class task_promise_base : public recycled_frame {
 
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+      task_promise_base& p = self.promise();
+      if (task_sink* sink = p.sink()) {
+        return sink->task_done(p);
+      }
       // The awaiting coroutine resumes on its home, wherever this task ended up.
-      return self.promise().continuation_.transfer();
+      return continuation{std::coroutine_handle<>::from_address(p.awaiting_),
+                          reinterpret_cast<executor*>(p.told_)}
+          .transfer();
     }
 
     void await_resume() const noexcept {}
@@ -49,11 +87,25 @@ class task_promise_base : public recycled_frame {
 
   /// Called by the awaiter: records who waits, and enforces "awaited exactly once".
   void start(std::coroutine_handle<> awaiting) noexcept {
-    COSYNC_ASSERT(!continuation_.coroutine, "a cosync::task was awaited twice");
-    continuation_ = continuation::here(awaiting);
+    COSYNC_ASSERT(!started(), "a cosync::task was awaited twice");
+    const continuation here = continuation::here(awaiting);
+    awaiting_ = here.coroutine.address();
+    told_ = reinterpret_cast<std::uintptr_t>(here.home);
   }
 
-  [[nodiscard]] bool started() const noexcept { return static_cast<bool>(continuation_.coroutine); }
+  /// The same for a task run as a child: `sink` is told when it ends. The awaiting coroutine's
+  /// place is the sink's own word meanwhile (sink_word).
+  void start(task_sink& sink) noexcept {
+    COSYNC_ASSERT(!started(), "a cosync::task was awaited twice");
+    awaiting_ = nullptr;
+    told_ = reinterpret_cast<std::uintptr_t>(&sink) | sink_tag;
+  }
+
+  [[nodiscard]] bool started() const noexcept { return awaiting_ != nullptr || told_ != 0; }
+
+  /// A word a sink keeps in the task it runs (e.g. where it registered the task).
+  [[nodiscard]] void* sink_word() const noexcept { return awaiting_; }
+  void set_sink_word(void* word) noexcept { awaiting_ = word; }
 
   /// The cancel scope this task runs under (cancellation.hpp): set by a task group or a timeout,
   /// otherwise inherited from the awaiting coroutine when first awaited.
@@ -62,7 +114,10 @@ class task_promise_base : public recycled_frame {
   /// Where an awaiter this task is parked in keeps its cancellation hook.
   [[nodiscard]] cancel_slot* slot() noexcept { return &slot_; }
 
- protected:
+  /// Whether the body ended with an exception (read by a sink once the task is done).
+  [[nodiscard]] bool failed() const noexcept { return static_cast<bool>(exception_); }
+  [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+
   void rethrow_if_failed() const {
     if (exception_) {
       std::rethrow_exception(exception_);
@@ -70,7 +125,16 @@ class task_promise_base : public recycled_frame {
   }
 
  private:
-  continuation continuation_;  // who awaits this task, and its home
+  // Who is told at the end, in two words (a sleeping coroutine's frame holds them): the awaiting
+  // coroutine and its home (an executor, null off any), or a sink's address tagged in its low
+  // bit, with the first word the sink's own.
+  static constexpr std::uintptr_t sink_tag = 1;
+  [[nodiscard]] task_sink* sink() const noexcept {
+    return (told_ & sink_tag) != 0 ? reinterpret_cast<task_sink*>(told_ & ~sink_tag) : nullptr;
+  }
+
+  void* awaiting_ = nullptr;
+  std::uintptr_t told_ = 0;
   cancel_scope* scope_ = nullptr;
   cancel_slot slot_;
   std::exception_ptr exception_;
@@ -178,6 +242,10 @@ class [[nodiscard]] task {
   friend promise_type;
   template <class U>
   friend void detail::set_scope(task<U>& t, detail::cancel_scope* scope) noexcept;
+  template <class U>
+  friend std::coroutine_handle<detail::task_promise<U>> detail::handle_of(const task<U>& t) noexcept;
+  template <class U>
+  friend std::coroutine_handle<detail::task_promise<U>> detail::release(task<U>& t) noexcept;
   explicit task(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
 
   void destroy() noexcept {
@@ -200,6 +268,16 @@ task<T> task_promise<T>::get_return_object() noexcept {
 
 inline task<void> task_promise<void>::get_return_object() noexcept {
   return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+template <class T>
+std::coroutine_handle<task_promise<T>> handle_of(const task<T>& t) noexcept {
+  return t.handle_;
+}
+
+template <class T>
+std::coroutine_handle<task_promise<T>> release(task<T>& t) noexcept {
+  return std::exchange(t.handle_, {});
 }
 
 template <class T>

@@ -7,6 +7,8 @@
 #include <cosync/detail/continuation.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
+#include <cosync/error.hpp>
+#include <cosync/task.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -89,6 +91,9 @@ template <class... As>
 class [[nodiscard]] when_all_awaiter {
  public:
   explicit when_all_awaiter(As... awaitables) : awaitables_{std::move(awaitables)...} {}
+  // Movable until awaited (with_timeout and friends take it by value).
+  when_all_awaiter(when_all_awaiter&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<As...>>)
+      : awaitables_{std::move(other.awaitables_)} {}
   when_all_awaiter(const when_all_awaiter&) = delete;
   when_all_awaiter& operator=(const when_all_awaiter&) = delete;
 
@@ -141,6 +146,9 @@ class [[nodiscard]] when_all_range_awaiter {
  public:
   explicit when_all_range_awaiter(std::vector<A> awaitables)
       : awaitables_{std::move(awaitables)}, slots_(awaitables_.size()) {}
+  // Movable until awaited, as when_all_awaiter.
+  when_all_range_awaiter(when_all_range_awaiter&& other) noexcept
+      : awaitables_{std::move(other.awaitables_)}, slots_{std::move(other.slots_)} {}
   when_all_range_awaiter(const when_all_range_awaiter&) = delete;
   when_all_range_awaiter& operator=(const when_all_range_awaiter&) = delete;
 
@@ -182,6 +190,71 @@ class [[nodiscard]] when_all_range_awaiter {
   std::vector<result_slot<value>> slots_;
   when_all_counter counter_;
   std::vector<completion_task> children_;
+};
+
+/// when_all over tasks: each task reports to the awaiter itself (a task_sink), so a child costs
+/// its own frame and nothing else: no wrapper frame, no result slot (a task keeps its result in
+/// its promise until taken).
+template <class T>
+class [[nodiscard]] when_all_range_awaiter<task<T>> final : task_sink {
+ public:
+  explicit when_all_range_awaiter(std::vector<task<T>> tasks) : tasks_{std::move(tasks)} {}
+  // Movable until awaited, as when_all_awaiter.
+  when_all_range_awaiter(when_all_range_awaiter&& other) noexcept
+      : task_sink{}, tasks_{std::move(other.tasks_)} {}
+  when_all_range_awaiter(const when_all_range_awaiter&) = delete;
+  when_all_range_awaiter& operator=(const when_all_range_awaiter&) = delete;
+
+  bool await_ready() const {
+    for (const task<T>& t : tasks_) {
+      if (!t.valid()) {  // refused before any starts
+        throw usage_error("cosync: when_all over an empty task (default-constructed or moved-from)");
+      }
+    }
+    return tasks_.empty();
+  }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> parent) {
+    return when_all_suspend(counter_, tasks_.size(), parent, [this, scope = scope_of(parent)] {
+      for (const task<T>& t : tasks_) {
+        const std::coroutine_handle<task_promise<T>> child = handle_of(t);
+        if (child.promise().scope() == nullptr) {
+          child.promise().set_scope(scope);  // the children run under the parent's cancel scope
+        }
+        child.promise().start(*this);
+        child.resume();  // until its first suspension or its end
+      }
+    });
+  }
+
+  auto await_resume() {
+    if (const task_promise_base* failed = first_failed_.load(std::memory_order_relaxed)) {
+      failed->rethrow_if_failed();
+    }
+    if constexpr (!std::is_void_v<T>) {
+      std::vector<when_all_value_t<task<T>>> results;
+      results.reserve(tasks_.size());
+      for (const task<T>& t : tasks_) {
+        results.push_back(handle_of(t).promise().result());
+      }
+      return results;
+    }
+  }
+
+ private:
+  std::coroutine_handle<> task_done(task_promise_base& child) noexcept override {
+    if (child.failed()) {
+      // Relaxed: the parent reads it after the counter's acq_rel chain (child_done).
+      const task_promise_base* none = nullptr;
+      first_failed_.compare_exchange_strong(none, &child, std::memory_order_relaxed);
+    }
+    return counter_.child_done();
+  }
+
+  std::vector<task<T>> tasks_;
+  when_all_counter counter_;
+  std::atomic<const task_promise_base*> first_failed_{nullptr};
 };
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 #include <cosync/runtime.hpp>
 #include <cosync/task.hpp>
+#include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
 
@@ -104,4 +105,61 @@ COSYNC_TEST_CASE("when_all children may move to other executors while the parent
   for (std::size_t i = 0; i < where.size(); ++i) {
     CHECK(where[i] == i % 2);
   }
+}
+
+// A vector of tasks is run without a wrapper frame per child (each task reports to the when_all
+// itself): the same rules hold as for any other awaitable.
+COSYNC_TEST_CASE("when_all over a vector of tasks lets every task finish, then rethrows the first failure",
+                 "[when_all][unit]") {
+  int finished = 0;
+  std::vector<task<int>> tasks;
+  tasks.push_back(finish_after(1ms, finished));
+  tasks.push_back(throw_after(2ms, "first"));
+  tasks.push_back(throw_after(20ms, "second"));
+  tasks.push_back(finish_after(30ms, finished));
+  std::string message;
+  try {
+    (void)co_await cosync::when_all(std::move(tasks));
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  CHECK(message == "first");
+  CHECK(finished == 2);
+}
+
+COSYNC_TEST_CASE("when_all over a vector holding an empty task throws usage_error and starts none",
+                 "[when_all][unit]") {
+  int finished = 0;
+  std::vector<task<int>> tasks;
+  tasks.push_back(finish_after(0ms, finished));
+  tasks.emplace_back();  // empty
+  bool refused = false;
+  try {
+    (void)co_await cosync::when_all(std::move(tasks));
+  } catch (const cosync::usage_error&) {
+    refused = true;
+  }
+  CHECK(refused);
+  CHECK(finished == 0);
+}
+
+COSYNC_TEST_CASE("when_all over a vector of tasks: a timeout cancels every parked child",
+                 "[when_all][unit]") {
+  int cancelled_children = 0;
+  auto child = [&](std::chrono::milliseconds d) -> task<void> {
+    try {
+      co_await cosync::sleep_for(d);
+    } catch (const cosync::cancelled&) {
+      ++cancelled_children;
+      throw;
+    }
+  };
+  std::vector<task<void>> tasks;
+  tasks.push_back(child(0ms));  // ends at once, not cancelled
+  for (int i = 0; i < 40; ++i) {
+    tasks.push_back(child(1h));
+  }
+  const bool finished = co_await cosync::move_on_after(5ms, cosync::when_all(std::move(tasks)));
+  CHECK_FALSE(finished);
+  CHECK(cancelled_children == 40);
 }
