@@ -1,75 +1,94 @@
-// task_group's out-of-line half: starting children, their frames, failures, the end.
+// task_group's out-of-line half: starting children, their registry, failures, the end.
 
 #include <cosync/detail/continuation.hpp>
-#include <cosync/detail/frame_allocator.hpp>
 #include <cosync/task_group.hpp>
 
+#include <bit>
+#include <cstdint>
 #include <exception>
 #include <string>
 
 namespace cosync {
 namespace detail {
 
-/// The coroutine that runs one child of a group: awaits the child under the group's scope,
-/// hands any exception to the group, and at its end leaves the group and destroys itself.
-struct group_child {
-  using promise_type = group_child_promise;
-  std::coroutine_handle<group_child_promise> handle;
-};
-
-struct group_child_promise : recycled_frame {
-  task_group* group = nullptr;
-  cancel_scope* scope_ = nullptr;
-  group_child_promise* prev = nullptr;  // the group's list of live children, for shutdown
-  group_child_promise* next = nullptr;
-  cancel_slot slot_;
-
-  [[nodiscard]] cancel_scope* scope() const noexcept { return scope_; }
-  [[nodiscard]] cancel_slot* slot() noexcept { return &slot_; }
-  group_child get_return_object() noexcept {
-    return group_child{std::coroutine_handle<group_child_promise>::from_promise(*this)};
-  }
-  std::suspend_always initial_suspend() const noexcept { return {}; }
-  struct finished {
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<group_child_promise> self) const noexcept {
-      self.promise().group->child_finished(self.promise());
+int child_registry::chunk::claim() noexcept {
+  std::uint64_t u = used.load(std::memory_order_relaxed);
+  while (u != full) {
+    const int bit = std::countr_one(u);
+    if (used.compare_exchange_weak(u, u | (std::uint64_t{1} << bit), std::memory_order_acquire,
+                                   std::memory_order_relaxed)) {
+      return bit;
     }
-    void await_resume() const noexcept {}
-  };
-  finished final_suspend() const noexcept { return {}; }
-  void return_void() const noexcept {}
-  void unhandled_exception() const noexcept { std::terminate(); }  // run_group_child catches everything
+  }
+  return -1;
+}
 
-  static void fail(task_group& group, std::exception_ptr e) { group.note_failure(std::move(e)); }
-};
-
-namespace {
-
-group_child run_group_child(task<void> child, task_group& group) {
-  try {
-    co_await child;
-  } catch (...) {
-    group_child_promise::fail(group, std::current_exception());
+child_registry::~child_registry() {
+  chunk* c = newest_.load(std::memory_order_relaxed);
+  while (c != &first_) {
+    delete std::exchange(c, c->next);
   }
 }
 
-std::coroutine_handle<group_child_promise> handle_of(group_child_promise& p) noexcept {
-  return std::coroutine_handle<group_child_promise>::from_promise(p);
+void* child_registry::add(void* frame) {
+  const auto place = [frame](chunk* c, int bit) {
+    c->frames[bit] = frame;
+    return static_cast<void*>(reinterpret_cast<char*>(c) + bit);
+  };
+  // Relaxed hint: any chunk will do, a stale one only costs a look. Acquire on newest_: the
+  // chunk's construction (release in the push below).
+  for (chunk* c : {hint_.load(std::memory_order_relaxed), newest_.load(std::memory_order_acquire)}) {
+    if (const int bit = c->claim(); bit >= 0) {
+      return place(c, bit);
+    }
+  }
+  auto* c = new chunk;
+  c->used.store(1, std::memory_order_relaxed);  // slot 0 is this child's before anyone sees the chunk
+  c->next = newest_.load(std::memory_order_relaxed);
+  // release: the chunk's contents before it is seen; a lost race retries with the new head.
+  while (!newest_.compare_exchange_weak(c->next, c, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+  hint_.store(c, std::memory_order_relaxed);
+  return place(c, 0);
 }
 
-}  // namespace
+void child_registry::remove(void* place) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(place);
+  auto* c = reinterpret_cast<chunk*>(address & ~std::uintptr_t{15});
+  const auto bit = static_cast<int>(address & 15);
+  // release: whatever the child did is before its bit is free for another.
+  c->used.fetch_and(~(std::uint64_t{1} << bit), std::memory_order_release);
+  if (hint_.load(std::memory_order_relaxed) != c) {  // relaxed: a hint (no write when unchanged)
+    hint_.store(c, std::memory_order_relaxed);
+  }
+}
+
+bool child_registry::empty() const noexcept {
+  for (const chunk* c = newest_.load(std::memory_order_acquire); c != nullptr; c = c->next) {
+    if (c->used.load(std::memory_order_acquire) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void child_registry::destroy_all() noexcept {
+  for (chunk* c = newest_.load(std::memory_order_acquire); c != nullptr; c = c->next) {
+    std::uint64_t u = c->used.exchange(0, std::memory_order_acquire);
+    while (u != 0) {
+      const int bit = std::countr_zero(u);
+      u &= u - 1;
+      std::coroutine_handle<>::from_address(c->frames[bit]).destroy();
+    }
+  }
+}
+
 }  // namespace detail
 
 task_group::~task_group() {
-  // acquire: the children's last writes, if they have all ended.
-  if (live_.load(std::memory_order_acquire) > 1 || children_ != nullptr) {
+  if (!children_.empty()) {
     COSYNC_ASSERT(detail::tearing_down(), "cosync::task_group destroyed while children still run");
-    while (children_ != nullptr) {  // shutdown: every executor thread has stopped
-      detail::group_child_promise* child = children_;
-      unlink(*child);
-      detail::handle_of(*child).destroy();
-    }
+    children_.destroy_all();  // shutdown: every executor thread has stopped
   }
 }
 
@@ -92,13 +111,10 @@ void task_group::start(detail::executor& target, task<void> child, bool eager) {
     throw cancelled{};
   }
   detail::set_scope(child, &scope_);
-  const auto h = detail::run_group_child(std::move(child), *this).handle;
-  h.promise().group = this;
-  h.promise().scope_ = &scope_;
-  {
-    const std::lock_guard lock{mutex_};
-    link(h.promise());
-  }
+  void* const place = children_.add(detail::handle_of(child).address());  // may throw: `child` owns it
+  const auto h = detail::release(child);
+  h.promise().start(*this);
+  h.promise().set_sink_word(place);
   live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: sequenced before our own decrement
   if (!eager) {
     detail::post(target, h);
@@ -107,7 +123,7 @@ void task_group::start(detail::executor& target, task<void> child, bool eager) {
   }
 }
 
-void task_group::note_failure(std::exception_ptr e) {
+void task_group::note_failure(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const cancelled&) {
@@ -116,27 +132,32 @@ void task_group::note_failure(std::exception_ptr e) {
   }
   {
     const std::lock_guard lock{mutex_};
-    failures_.push_back(std::move(e));
+    failures_.push_back(e);
   }
   if (!supervising_) {
     scope_.request_stop();  // fail fast: everything else in the group stops
   }
 }
 
-void task_group::child_finished(detail::group_child_promise& child) noexcept {
-  {
-    const std::lock_guard lock{mutex_};
-    unlink(child);
+std::coroutine_handle<> task_group::task_done(detail::task_promise_base& child) noexcept {
+  if (child.failed()) {
+    note_failure(child.exception());
   }
-  detail::handle_of(child).destroy();
+  children_.remove(child.sink_word());
+  // The group runs only task<void> children.
+  std::coroutine_handle<detail::task_promise<void>>::from_promise(
+      static_cast<detail::task_promise<void>&>(child))
+      .destroy();
   // acq_rel: the last decrement acquires every child's work and releases it to the joiner.
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    joiner_.resume();
+    return joiner_.transfer();
   }
+  return std::noop_coroutine();
 }
 
 void task_group::rethrow_failures() {
-  const std::lock_guard lock{mutex_};
+  // After the join: every child has ended, and the last decrement of live_ ordered their
+  // failures before this read; nobody else touches the list now.
   if (failures_.empty()) {
     return;
   }
@@ -144,22 +165,6 @@ void task_group::rethrow_failures() {
     std::rethrow_exception(failures_.front());
   }
   throw task_group_error{std::move(failures_)};
-}
-
-void task_group::link(detail::group_child_promise& child) noexcept {
-  child.prev = nullptr;
-  child.next = children_;
-  if (children_ != nullptr) {
-    children_->prev = &child;
-  }
-  children_ = &child;
-}
-
-void task_group::unlink(detail::group_child_promise& child) noexcept {
-  (child.prev != nullptr ? child.prev->next : children_) = child.next;
-  if (child.next != nullptr) {
-    child.next->prev = child.prev;
-  }
 }
 
 }  // namespace cosync

@@ -37,6 +37,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -58,15 +59,57 @@ inline constexpr supervise_t supervise{0};
 
 namespace detail {
 
-struct group_child_promise;  // the frame of one child (src/task_group.cpp)
-
 template <class R, class Body>
 task<R> run_task_group(bool supervising, Body body);
+
+/// A task group's live children, kept for one moment only: a runtime torn down while some are
+/// still suspended destroys them with their group. Lock-free, so a child costs two atomic
+/// read-modify-writes and no lock: it takes a bit in a chunk's bitmap when spawned and gives it
+/// back when it ends (any thread). The first chunk of 16 is part of the group; more come from the
+/// frame cache and are kept until the group ends. A spawn looks at the chunk where a child last
+/// ended, then at the newest, before it adds one.
+class child_registry {
+ public:
+  child_registry() = default;
+  child_registry(const child_registry&) = delete;
+  child_registry& operator=(const child_registry&) = delete;
+  ~child_registry();
+
+  /// Registers the frame at `frame`; returns its place, for remove().
+  [[nodiscard]] void* add(void* frame);
+  /// The child at `place` has ended (any thread).
+  void remove(void* place) noexcept;
+  /// Whether no child is registered (after every thread has stopped, or after the join).
+  [[nodiscard]] bool empty() const noexcept;
+  /// Teardown only (no executor thread runs): destroys every registered child's frame.
+  void destroy_all() noexcept;
+
+ private:
+  // 16-byte aligned (as every allocation is), so a place is the chunk's address with the slot's
+  // index in its low 4 bits.
+  struct alignas(16) chunk : recycled_frame {
+    static constexpr int slots = 16;
+    static constexpr std::uint64_t full = (std::uint64_t{1} << slots) - 1;
+    // Bit i: frames[i] is a live child. A spawn claims a bit (acquire: the last owner's
+    // release of it happened before), a child's end gives it back (release).
+    std::atomic<std::uint64_t> used{0};
+    chunk* next = nullptr;  // the next older chunk (fixed once published)
+    // Written by the claimer before the child first runs; read only at teardown, after every
+    // thread has stopped (the claims and releases of the bit order the writes).
+    void* frames[slots];
+
+    int claim() noexcept;  // the slot it claimed, or -1 if all are taken
+  };
+
+  chunk first_;
+  std::atomic<chunk*> newest_{&first_};
+  std::atomic<chunk*> hint_{&first_};  // where a child last ended: likely to have a free bit
+};
 
 }  // namespace detail
 
 /// A scope's children (see the file comment); made by with_task_group, never directly.
-class task_group {
+class task_group final : detail::task_sink {
  public:
   task_group(const task_group&) = delete;
   task_group& operator=(const task_group&) = delete;
@@ -106,7 +149,6 @@ class task_group {
   [[nodiscard]] std::stop_token stop_token() const noexcept { return scope_.token(); }
 
  private:
-  friend struct detail::group_child_promise;
   template <class R, class Body>
   friend task<R> detail::run_task_group(bool supervising, Body body);
 
@@ -115,12 +157,11 @@ class task_group {
   static detail::executor& home();
   void start(detail::executor& target, task<void> child, bool eager);
   // A child's or the body's exception (any thread).
-  void note_failure(std::exception_ptr e);
-  // The end of a child (its thread): leave the list, free the frame, resume the joiner if last.
-  void child_finished(detail::group_child_promise& child) noexcept;
+  void note_failure(const std::exception_ptr& e);
+  // The end of a child (its thread): its failure noted, its frame freed, the joiner resumed if it
+  // was the last. A child is a task run under this group as its sink: no frame around it.
+  std::coroutine_handle<> task_done(detail::task_promise_base& child) noexcept override;
   void rethrow_failures();
-  void link(detail::group_child_promise& child) noexcept;
-  void unlink(detail::group_child_promise& child) noexcept;
 
   // Awaited once by with_task_group after the body: gives up the body's share of live_ and
   // waits for the children.
@@ -141,9 +182,9 @@ class task_group {
   std::atomic<std::size_t> live_{1};  // running children + 1 for the body until it joins
   std::atomic<std::size_t> next_executor_{0};
   detail::continuation joiner_;  // with_task_group's coroutine, waiting for the last child
-  std::mutex mutex_;
-  // ---- guarded by mutex_ ----
-  detail::group_child_promise* children_ = nullptr;
+  detail::child_registry children_;
+  std::mutex mutex_;  // a failure's path only
+  // ---- guarded by mutex_ until the join ----
   std::vector<std::exception_ptr> failures_;
 };
 

@@ -195,6 +195,50 @@ TEST_CASE("past the deadline, frames are destroyed newest root first and channel
   teardown_with_workers_parked<cosync::spsc_channel<int>>(1);
 }
 
+namespace {
+
+// A group child that ignores cancellation: it spins until the deadline, then its group (the
+// registry of its live children) destroys it.
+task<void> stubborn_child(std::atomic<int>& started) {
+  const counted probe{2};
+  started.fetch_add(1);
+  for (;;) {
+    try {
+      co_await cosync::sleep_for(std::chrono::hours{1});
+    } catch (const cosync::cancelled&) {
+    }
+    co_await cosync::yield();
+  }
+}
+
+task<void> stubborn_group(std::atomic<int>& started, int children) {
+  const counted probe{3};
+  co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
+    for (int i = 0; i < children; ++i) {
+      if (i % 2 == 0) {
+        g.spawn(stubborn_child(started));
+      } else {
+        g.spawn_on(1, stubborn_child(started));
+      }
+    }
+    co_return;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("past the deadline, a group's children still running are destroyed with it", "[shutdown][unit]") {
+  counted::reset();
+  for (const int children : {1, 16, 40}) {  // within the group's first registry chunk, and beyond it
+    std::atomic<int> started{0};
+    runtime rt{runtime_config{.executors = 2}};
+    rt.spawn(stubborn_group(started, children), 0);
+    wait_for([&] { return started.load() == children; });
+    rt.shutdown(10ms);
+    CHECK(counted::live() == 0);
+  }
+}
+
 TEST_CASE("shutdown cancels a sync_wait in progress on another thread", "[shutdown][unit]") {
   runtime rt{runtime_config{.executors = 2}};
   std::atomic<int> outcome{0};
