@@ -30,26 +30,37 @@ child_registry::~child_registry() {
   }
 }
 
-void* child_registry::add(void* frame) {
-  const auto place = [frame](chunk* c, int bit) {
-    c->frames[bit] = frame;
-    return static_cast<void*>(reinterpret_cast<char*>(c) + bit);
-  };
-  // Relaxed hint: any chunk will do, a stale one only costs a look. Acquire on newest_: the
-  // chunk's construction (release in the push below).
-  for (chunk* c : {hint_.load(std::memory_order_relaxed), newest_.load(std::memory_order_acquire)}) {
-    if (const int bit = c->claim(); bit >= 0) {
-      return place(c, bit);
-    }
-  }
+child_registry::chunk* child_registry::push(std::uint64_t used) {
   auto* c = new chunk;
-  c->used.store(1, std::memory_order_relaxed);  // slot 0 is this child's before anyone sees the chunk
+  c->used.store(used, std::memory_order_relaxed);  // its slots are taken before anyone sees it
   c->next = newest_.load(std::memory_order_relaxed);
   // release: the chunk's contents before it is seen; a lost race retries with the new head.
   while (!newest_.compare_exchange_weak(c->next, c, std::memory_order_release, std::memory_order_relaxed)) {
   }
   hint_.store(c, std::memory_order_relaxed);
-  return place(c, 0);
+  return c;
+}
+
+void child_registry::reserve() {
+  // Relaxed hint: any chunk will do, a stale one only costs a look. Acquire on newest_: the
+  // chunk's construction (release in push).
+  if (!hint_.load(std::memory_order_relaxed)->has_room() &&
+      !newest_.load(std::memory_order_acquire)->has_room()) {
+    (void)push(0);
+  }
+}
+
+void* child_registry::add(void* frame) noexcept {
+  const auto place = [frame](chunk* c, int bit) {
+    c->frames[bit] = frame;
+    return static_cast<void*>(reinterpret_cast<char*>(c) + bit);
+  };
+  for (chunk* c : {hint_.load(std::memory_order_relaxed), newest_.load(std::memory_order_acquire)}) {
+    if (const int bit = c->claim(); bit >= 0) {
+      return place(c, bit);
+    }
+  }
+  return place(push(1), 0);  // slot 0 is this child's
 }
 
 void child_registry::remove(void* place) noexcept {
@@ -85,6 +96,20 @@ void child_registry::destroy_all() noexcept {
 
 }  // namespace detail
 
+namespace {
+
+// The frame of the child a spawn on this thread is running for the first time. A child that ends
+// within that first run (synchronously, on this thread: the common case, a leaf of a tree) was
+// never counted nor registered, and its end says so by clearing this: a spawn costs no atomic
+// operation then. One that suspends is counted and registered when its first run returns.
+thread_local void* first_run = nullptr;
+
+// What a child's sink word holds once it has ended before its spawner registered it (it ran on
+// another executor meanwhile): the spawner then frees it.
+char ended_unregistered;
+
+}  // namespace
+
 task_group::~task_group() {
   if (!children_.empty()) {
     COSYNC_ASSERT(detail::tearing_down(), "cosync::task_group destroyed while children still run");
@@ -111,15 +136,44 @@ void task_group::start(detail::executor& target, task<void> child, bool eager) {
     throw cancelled{};
   }
   detail::set_scope(child, &scope_);
-  void* const place = children_.add(detail::handle_of(child).address());  // may throw: `child` owns it
+  children_.reserve();  // may throw: nothing has started
   const auto h = detail::release(child);
   h.promise().start(*this);
-  h.promise().set_sink_word(place);
+  // On a deep stack transfer_to queues the child to run next on this thread instead: it cannot
+  // start before this spawn returns, so it is registered below in time, as a posted one is.
+  const bool run_now = eager && detail::transfer_to(h) == h;
+  if (run_now) {
+    void* const outer = std::exchange(first_run, h.address());
+    h.resume();  // until its first suspension, or its end (its frame is recycled at once)
+    const bool ended = first_run == nullptr;
+    first_run = outer;
+    if (!ended) {
+      adopt(h);
+    }
+    return;
+  }
   live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: sequenced before our own decrement
+  // Relaxed: the post (or this thread's queue) publishes it with the frame.
+  h.promise().sink_word().store(children_.add(h.address()), std::memory_order_relaxed);
   if (!eager) {
     detail::post(target, h);
-  } else if (detail::transfer_to(h) == h) {  // (on a deep stack it is queued to run next instead)
-    h.resume();  // runs until its first suspension (or its end: its frame is recycled at once)
+  }
+}
+
+void task_group::adopt(std::coroutine_handle<detail::task_promise<void>> child) noexcept {
+  void* const place = children_.add(child.address());
+  // Counted before the place is published: its end's decrement never comes first (the spawner's
+  // own share keeps the count above zero meanwhile).
+  live_.fetch_add(1, std::memory_order_relaxed);
+  void* none = nullptr;
+  // acq_rel: release publishes the place to the child's end; acquire, on failure, sees the end of
+  // a child that finished on another executor meanwhile (it switched there), whose frame is ours.
+  if (!child.promise().sink_word().compare_exchange_strong(none, place, std::memory_order_acq_rel)) {
+    children_.remove(place);
+    child.destroy();
+    if (const std::coroutine_handle<> joiner = release_share(); joiner != std::noop_coroutine()) {
+      joiner.resume();  // only a spawner outside the group's tree could have let it end here
+    }
   }
 }
 
@@ -143,11 +197,28 @@ std::coroutine_handle<> task_group::task_done(detail::task_promise_base& child) 
   if (child.failed()) {
     note_failure(child.exception());
   }
-  children_.remove(child.sink_word());
   // The group runs only task<void> children.
-  std::coroutine_handle<detail::task_promise<void>>::from_promise(
-      static_cast<detail::task_promise<void>&>(child))
-      .destroy();
+  const auto frame = std::coroutine_handle<detail::task_promise<void>>::from_promise(
+      static_cast<detail::task_promise<void>&>(child));
+  if (first_run == frame.address()) {  // within its first run: never counted nor registered
+    first_run = nullptr;
+    frame.destroy();
+    return std::noop_coroutine();
+  }
+  const std::atomic_ref<void*> word = child.sink_word();
+  void* place = word.load(std::memory_order_acquire);  // acquire: pairs with adopt's release
+  // acq_rel: release hands the frame to adopt (it frees it), acquire reads adopt's place if it
+  // came first after all. The frame is not touched again once handed over.
+  if (place == nullptr && word.compare_exchange_strong(place, &ended_unregistered, std::memory_order_acq_rel,
+                                                       std::memory_order_acquire)) {
+    return std::noop_coroutine();
+  }
+  children_.remove(place);
+  frame.destroy();
+  return release_share();
+}
+
+std::coroutine_handle<> task_group::release_share() noexcept {
   // acq_rel: the last decrement acquires every child's work and releases it to the joiner.
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     return joiner_.transfer();

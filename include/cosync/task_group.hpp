@@ -75,8 +75,13 @@ class child_registry {
   child_registry& operator=(const child_registry&) = delete;
   ~child_registry();
 
-  /// Registers the frame at `frame`; returns its place, for remove().
-  [[nodiscard]] void* add(void* frame);
+  /// Makes sure add() will find a free slot, unless another thread takes it first (may throw
+  /// std::bad_alloc: call before the child starts).
+  void reserve();
+  /// Registers the frame at `frame`; returns its place, for remove(). After reserve(), this
+  /// allocates only if another spawn took the slot meanwhile, and out of memory then terminates:
+  /// the child has already started and cannot be undone.
+  [[nodiscard]] void* add(void* frame) noexcept;
   /// The child at `place` has ended (any thread).
   void remove(void* place) noexcept;
   /// Whether no child is registered (after every thread has stopped, or after the join).
@@ -99,7 +104,10 @@ class child_registry {
     void* frames[slots];
 
     int claim() noexcept;  // the slot it claimed, or -1 if all are taken
+    [[nodiscard]] bool has_room() const noexcept { return used.load(std::memory_order_relaxed) != full; }
   };
+
+  chunk* push(std::uint64_t used);  // a new newest chunk with these slots taken
 
   chunk first_;
   std::atomic<chunk*> newest_{&first_};
@@ -156,6 +164,10 @@ class task_group final : detail::task_sink {
 
   static detail::executor& home();
   void start(detail::executor& target, task<void> child, bool eager);
+  // Counts and registers a child whose first run has suspended (see task_done).
+  void adopt(std::coroutine_handle<detail::task_promise<void>> child) noexcept;
+  // Gives up one share of live_; the last resumes the joiner.
+  std::coroutine_handle<> release_share() noexcept;
   // A child's or the body's exception (any thread).
   void note_failure(const std::exception_ptr& e);
   // The end of a child (its thread): its failure noted, its frame freed, the joiner resumed if it

@@ -551,3 +551,45 @@ COSYNC_TEST_CASE("a group cancelled from above still returns the value its body 
   CHECK_FALSE(threw);
   CHECK(got == std::optional<int>{4});
 }
+
+// A child that ends within spawn() is never counted; one that suspends is counted when spawn()
+// regains control — unless it moved to another executor and ended there first, which the group
+// must notice (once, with its failure) and free.
+COSYNC_TEST_CASE("children that end at once, park, or move away and end there are each accounted once",
+                 "[task_group][unit]") {
+  std::atomic<int> ended{0};
+  auto at_once = [&]() -> task<void> {
+    ended.fetch_add(1);
+    co_return;
+  };
+  auto parks = [&]() -> task<void> {
+    co_await cosync::yield();
+    ended.fetch_add(1);
+  };
+  auto moves = [&](bool fail) -> task<void> {
+    co_await cosync::switch_to(1 - cosync::this_executor());
+    ended.fetch_add(1);
+    if (fail) {
+      throw std::runtime_error("moved and failed");
+    }
+  };
+  constexpr int rounds = 100;
+  constexpr int per_kind = 20;
+  std::size_t failures = 0;
+  for (int round = 0; round < rounds; ++round) {
+    try {
+      co_await cosync::with_task_group(cosync::supervise, [&](task_group& g) -> task<void> {
+        for (int i = 0; i < per_kind; ++i) {
+          g.spawn(at_once());
+          g.spawn(parks());
+          g.spawn(moves(i == 0));
+        }
+        co_return;
+      });
+    } catch (const cosync::task_group_error& e) {
+      failures += e.errors().size();
+    }
+  }
+  CHECK(ended.load() == rounds * per_kind * 3);
+  CHECK(failures == static_cast<std::size_t>(rounds));
+}
