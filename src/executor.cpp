@@ -210,7 +210,11 @@ void executor::fire_timers() {
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  while (!timers_.empty() && timers_.top().deadline <= now) {
+  // At most a batch's worth of ready coroutines at a time: 10^5 timers due at once would otherwise
+  // queue 10^5 coroutines (and grow the queue by as much) before the first of them runs; the rest
+  // stay in the heap, in deadline order, and fire as the queue drains (it is never empty meanwhile,
+  // so the executor does not sleep).
+  while (!timers_.empty() && timers_.top().deadline <= now && ready_.size() < ready_batch) {
     timer_node& node = timers_.top();
     timers_.remove(node);
     node.on_fire(node);  // claims and wakes its waiter (here: the ready queue), or cancels a scope

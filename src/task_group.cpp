@@ -101,12 +101,11 @@ namespace {
 // The frame of the child a spawn on this thread is running for the first time. A child that ends
 // within that first run (synchronously, on this thread: the common case, a leaf of a tree) was
 // never counted nor registered, and its end says so by clearing this: a spawn costs no atomic
-// operation then. One that suspends is counted and registered when its first run returns.
+// operation then. One that suspends is counted and registered when its first run returns — in
+// time, because nothing can resume it before this thread is back in its loop: its wakeups go to
+// its home (this executor), and a move to another executor (switch_to) is flushed to that
+// executor's ring only at the end of this loop turn (executor::flush_outbound).
 thread_local void* first_run = nullptr;
-
-// What a child's sink word holds once it has ended before its spawner registered it (it ran on
-// another executor meanwhile): the spawner then frees it.
-char ended_unregistered;
 
 }  // namespace
 
@@ -152,29 +151,16 @@ void task_group::start(detail::executor& target, task<void> child, bool eager) {
     }
     return;
   }
-  live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: sequenced before our own decrement
-  // Relaxed: the post (or this thread's queue) publishes it with the frame.
-  h.promise().sink_word().store(children_.add(h.address()), std::memory_order_relaxed);
+  adopt(h);
   if (!eager) {
     detail::post(target, h);
   }
 }
 
 void task_group::adopt(std::coroutine_handle<detail::task_promise<void>> child) noexcept {
-  void* const place = children_.add(child.address());
-  // Counted before the place is published: its end's decrement never comes first (the spawner's
-  // own share keeps the count above zero meanwhile).
-  live_.fetch_add(1, std::memory_order_relaxed);
-  void* none = nullptr;
-  // acq_rel: release publishes the place to the child's end; acquire, on failure, sees the end of
-  // a child that finished on another executor meanwhile (it switched there), whose frame is ours.
-  if (!child.promise().sink_word().compare_exchange_strong(none, place, std::memory_order_acq_rel)) {
-    children_.remove(place);
-    child.destroy();
-    if (const std::coroutine_handle<> joiner = release_share(); joiner != std::noop_coroutine()) {
-      joiner.resume();  // only a spawner outside the group's tree could have let it end here
-    }
-  }
+  live_.fetch_add(1, std::memory_order_relaxed);  // relaxed: sequenced before our own decrement
+  // Whatever resumes the child later receives it through a queue or a ring, which publishes this.
+  child.promise().set_sink_word(children_.add(child.address()));
 }
 
 void task_group::note_failure(const std::exception_ptr& e) {
@@ -205,20 +191,10 @@ std::coroutine_handle<> task_group::task_done(detail::task_promise_base& child) 
     frame.destroy();
     return std::noop_coroutine();
   }
-  const std::atomic_ref<void*> word = child.sink_word();
-  void* place = word.load(std::memory_order_acquire);  // acquire: pairs with adopt's release
-  // acq_rel: release hands the frame to adopt (it frees it), acquire reads adopt's place if it
-  // came first after all. The frame is not touched again once handed over.
-  if (place == nullptr && word.compare_exchange_strong(place, &ended_unregistered, std::memory_order_acq_rel,
-                                                       std::memory_order_acquire)) {
-    return std::noop_coroutine();
-  }
-  children_.remove(place);
+  COSYNC_ASSERT(child.sink_word() != nullptr,
+                "cosync::task_group: a child ended elsewhere before spawn() returned");
+  children_.remove(child.sink_word());
   frame.destroy();
-  return release_share();
-}
-
-std::coroutine_handle<> task_group::release_share() noexcept {
   // acq_rel: the last decrement acquires every child's work and releases it to the joiner.
   if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     return joiner_.transfer();

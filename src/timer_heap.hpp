@@ -3,25 +3,44 @@
 // An executor's timers: a binary min-heap of timer_node pointers ordered by deadline. Each node
 // records its position, so cancelling one (select timeouts are cancelled far more often than
 // they fire) is O(log n) with no search. Owned and used by one executor thread.
+//
+// The array grows with realloc rather than as a std::vector: past malloc's mmap threshold a
+// realloc moves pages (mremap) instead of copying them, so growing never holds the old and the
+// new array in memory at once (10^5 sleepers: ~0.8 MiB at peak instead of ~1.5).
 
 #include <cosync/detail/scheduler.hpp>
 
 #include <cstddef>
+#include <cstdlib>
+#include <new>
 #include <utility>
-#include <vector>
 
 namespace cosync::detail {
 
 class timer_heap {
  public:
-  [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
-  [[nodiscard]] timer_node& top() const noexcept { return *nodes_.front(); }
+  timer_heap() = default;
+  timer_heap(const timer_heap&) = delete;
+  timer_heap& operator=(const timer_heap&) = delete;
+  ~timer_heap() { std::free(nodes_); }
+
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] timer_node& top() const noexcept { return *nodes_[0]; }
 
   /// Strong guarantee: if the heap cannot grow (std::bad_alloc), `node` is left unarmed.
   void push(timer_node& node) {
-    nodes_.push_back(&node);
-    node.heap_index = nodes_.size() - 1;
+    if (size_ == capacity_) {
+      const std::size_t capacity = capacity_ == 0 ? 64 : 2 * capacity_;
+      void* grown = std::realloc(static_cast<void*>(nodes_), capacity * sizeof(timer_node*));
+      if (grown == nullptr) {
+        throw std::bad_alloc{};
+      }
+      nodes_ = static_cast<timer_node**>(grown);
+      capacity_ = capacity;
+    }
+    nodes_[size_] = &node;
+    node.heap_index = size_++;
     sift_up(node.heap_index);
   }
 
@@ -29,9 +48,8 @@ class timer_heap {
   void remove(timer_node& node) noexcept {
     const std::size_t i = node.heap_index;
     node.heap_index = timer_node::not_armed;
-    timer_node* last = nodes_.back();
-    nodes_.pop_back();
-    if (i == nodes_.size()) {
+    timer_node* last = nodes_[--size_];
+    if (i == size_) {
       return;  // it was the last element
     }
     place(i, last);
@@ -62,7 +80,7 @@ class timer_heap {
 
   void sift_down(std::size_t i) noexcept {
     timer_node* node = nodes_[i];
-    const std::size_t n = nodes_.size();
+    const std::size_t n = size_;
     for (;;) {
       std::size_t child = 2 * i + 1;
       if (child >= n) {
@@ -80,7 +98,9 @@ class timer_heap {
     place(i, node);
   }
 
-  std::vector<timer_node*> nodes_;
+  timer_node** nodes_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 }  // namespace cosync::detail

@@ -10,7 +10,6 @@
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
 
-#include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -105,9 +104,9 @@ class task_promise_base : public recycled_frame {
   [[nodiscard]] bool started() const noexcept { return awaiting_ != nullptr || told_ != 0; }
 
   /// A word a sink keeps in the task it runs (e.g. where it registered the task); null when the
-  /// task starts. Atomic, for a sink that hands it between threads: the task's own code never
-  /// touches it while a sink runs the task.
-  [[nodiscard]] std::atomic_ref<void*> sink_word() noexcept { return std::atomic_ref<void*>{awaiting_}; }
+  /// task starts, never touched by the task's own code.
+  [[nodiscard]] void* sink_word() const noexcept { return awaiting_; }
+  void set_sink_word(void* word) noexcept { awaiting_ = word; }
 
   /// The cancel scope this task runs under (cancellation.hpp): set by a task group or a timeout,
   /// otherwise inherited from the awaiting coroutine when first awaited.

@@ -164,10 +164,8 @@ class task_group final : detail::task_sink {
 
   static detail::executor& home();
   void start(detail::executor& target, task<void> child, bool eager);
-  // Counts and registers a child whose first run has suspended (see task_done).
+  // Counts and registers a child before it can be resumed anywhere.
   void adopt(std::coroutine_handle<detail::task_promise<void>> child) noexcept;
-  // Gives up one share of live_; the last resumes the joiner.
-  std::coroutine_handle<> release_share() noexcept;
   // A child's or the body's exception (any thread).
   void note_failure(const std::exception_ptr& e);
   // The end of a child (its thread): its failure noted, its frame freed, the joiner resumed if it
