@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "go_peer.hpp"
 #include "harness.hpp"
 #include "ring_workloads.hpp"
 
@@ -266,6 +267,20 @@ int main(int argc, char** argv) {
 #else
   std::fputs("note: Boost.Asio channels skipped (apt-get install libboost1.81-dev)\n", stderr);
 #endif
+  if (have_go_peer()) {
+    cases.push_back({"C1 stream, 1 executor", "Go channel", "M msg/s", true, false, role::peer,
+                     [](double scale) { return go_peer("c1", scaled(1e7, scale), 1); }});
+    cases.push_back({"C1 stream, 2 executors", "Go channel", "M msg/s", true, true, role::peer,
+                     [](double scale) { return go_peer("c1", scaled(1e7, scale), 2); }});
+    cases.push_back({"C2 ping-pong, 1 executor", "Go channel", "ns/round trip", false, false, role::peer,
+                     [](double scale) { return go_peer("c2", scaled(1e6, scale), 1); }});
+    cases.push_back({"C2 ping-pong, 2 executors", "Go channel", "ns/round trip", false, true, role::peer,
+                     [](double scale) { return go_peer("c2", scaled(1e6, scale), 2); }});
+    cases.push_back({"C3 4x4 MPMC, 2 executors", "Go channel", "M msg/s", true, true, role::peer,
+                     [](double scale) { return go_peer("c3", scaled(2.5e6, scale), 2); }});
+  } else {
+    std::fputs("note: the Go peer skipped (apt-get install golang-go)\n", stderr);
+  }
   std::stable_sort(cases.begin(), cases.end(),
                    [](const bench_case& a, const bench_case& b) { return a.workload < b.workload; });
   return run_main(argc, argv, cases);

@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "go_peer.hpp"
 #include "harness.hpp"
 #include "ring_workloads.hpp"
 
@@ -239,6 +240,14 @@ int main(int argc, char** argv) {
 #else
   std::fputs("note: Boost.Asio channels skipped (apt-get install libboost1.81-dev)\n", stderr);
 #endif
+  if (have_go_peer()) {
+    cases.push_back({"C4 select 4 channels + timeout, 1 executor", "Go select", "M msg/s", true, false,
+                     role::peer, [](double scale) { return go_peer("c4", scaled(2.5e6, scale), 1); }});
+    cases.push_back({"C4 select 4 channels + timeout, 2 executors", "Go select", "M msg/s", true, true,
+                     role::peer, [](double scale) { return go_peer("c4", scaled(2.5e6, scale), 2); }});
+  } else {
+    std::fputs("note: the Go peer skipped (apt-get install golang-go)\n", stderr);
+  }
   std::stable_sort(cases.begin(), cases.end(),
                    [](const bench_case& a, const bench_case& b) { return a.workload < b.workload; });
   return run_main(argc, argv, cases);
