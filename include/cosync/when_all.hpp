@@ -276,7 +276,9 @@ template <class... As>
 }
 
 /// Awaits every element of `awaitables` concurrently; returns a std::vector of their results in
-/// the same order (nothing for void results). Same rules as the variadic form.
+/// the same order (nothing for void results). Same rules as the variadic form. A vector of
+/// tasks costs nothing per child beyond the tasks' own frames; an empty task among them is a
+/// cosync::usage_error before any of them starts.
 ///
 ///     std::vector<cosync::task<int>> jobs = make_jobs();
 ///     std::vector<int> results = co_await cosync::when_all(std::move(jobs));
