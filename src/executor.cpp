@@ -1,8 +1,8 @@
 // The executor loop:
 //   run a bounded batch of ready coroutines → flush the outbound batches into the peers' rings →
-//   drain the inbound rings and the inbox → complete finished I/O (when any is in flight) → fire
-//   due timers → when nothing is left to do, spin briefly on the rings, then block in the backend
-//   (src/wakeup.hpp has the protocol that makes that safe).
+//   run what the inbound rings hold (and flush what that sent), drain the inbox → complete finished I/O (when
+//   any is in flight) → fire due timers → when nothing is left to do, spin briefly on the rings, then block
+//   in the backend (src/wakeup.hpp has the protocol that makes that safe).
 
 #include "executor.hpp"
 
@@ -60,7 +60,9 @@ void executor::run() {
     while (!stop_.load(std::memory_order_acquire)) {
       run_ready();
       flush_outbound();  // what the batch sent goes out before this thread polls its own rings
-      drain_inbound();
+      if (drain_inbound()) {
+        flush_outbound();  // and what the arrivals sent, before this thread polls or sleeps
+      }
       if (backend_->busy()) {
         backend_->poll();  // submits what the batch started, completes what finished
       }
@@ -165,14 +167,28 @@ bool executor::drain_inbound() {
     if (!ring) {
       continue;
     }
-    std::size_t n = 0;
-    do {  // one poll of the producer's index unless the buffer filled up
-      n = ring->try_pop_n(std::span<void*>{drain_buffer_});
+    // One poll of the producer's index per ring and turn; what arrives meanwhile waits for the
+    // next turn, so a peer that keeps the ring full cannot starve this executor's ready queue.
+    const std::size_t n = ring->try_pop_n(std::span<void*>{drain_buffer_});
+    if (n <= run_on_arrival) {
+      // A few arrivals run here, at once: a hop then costs the ring's line transfers and the
+      // frame's, not also a turn of the loop behind whatever was queued here before. Every frame's
+      // first line is requested (for writing: resuming stores its suspend point) before the first
+      // one runs, so their transfers overlap.
+      for (std::size_t i = 0; i < n; ++i) {
+        __builtin_prefetch(drain_buffer_[i], 1);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        std::coroutine_handle<>::from_address(drain_buffer_[i]).resume();
+      }
+    } else {
+      // A flood goes through the ready queue, whose batches flush what they send every
+      // ready_batch resumptions, so the peer works on the first of them meanwhile.
       for (std::size_t i = 0; i < n; ++i) {
         ready_.push_back(std::coroutine_handle<>::from_address(drain_buffer_[i]));
       }
-      found |= n != 0;
-    } while (n == drain_buffer_.size());
+    }
+    found |= n != 0;
   }
   if (!inbox_.empty_approx()) {  // a load, not an exchange, on every loop iteration
     for (inbox_node* node = inbox_.take_all(); node != nullptr;) {

@@ -37,6 +37,8 @@ class executor {
  public:
   /// How many ready coroutines run before the executor looks at its rings, timers and backend.
   static constexpr std::size_t ready_batch = 256;
+  /// Up to how many coroutines arriving through one ring at once run as soon as they are seen.
+  static constexpr std::size_t run_on_arrival = 16;
 
   executor(runtime_state& runtime, std::size_t index, std::unique_ptr<backend> backend,
            std::chrono::nanoseconds idle_spin);
@@ -77,6 +79,8 @@ class executor {
 
  private:
   void run_ready();
+  /// Runs the coroutines the peers' rings hold, queues the inbox's, runs handed-over jobs: true if
+  /// there was any.
   bool drain_inbound();
   void flush_outbound();
   void fire_timers();
