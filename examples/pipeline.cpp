@@ -17,10 +17,15 @@
 // and Ctrl-C (or SIGTERM) is a clean shutdown: stop_on_signal cancels the group, every stage
 // stops at its next channel operation or sleep, and the program reports how far it got.
 //
-//   pipeline [--items N]     (default 300,000,000)
+//   pipeline [--items N] [--stats]     (default 300,000,000 items)
+//
+// --stats prints, at the end, what each executor did (cosync::runtime::stats): coroutines resumed,
+// how often it slept and was woken, what crossed the mesh and whether a ring overflowed, timers,
+// busy and idle time.
 
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/runtime_stats.hpp>
 #include <cosync/signal.hpp>
 #include <cosync/task.hpp>
 #include <cosync/task_group.hpp>
@@ -149,37 +154,51 @@ cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, c
   co_return outcome{total, progress.load(), !completed};
 }
 
-std::uint64_t parse_items(int argc, char** argv) {
+struct options {
   std::uint64_t items = 300'000'000;
+  bool stats = false;
+};
+
+options parse_options(int argc, char** argv) {
+  options o;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--items") == 0 && i + 1 < argc) {
       char* end = nullptr;
-      items = std::strtoull(argv[++i], &end, 10);
-      if (*end != '\0' || items == 0) {
+      o.items = std::strtoull(argv[++i], &end, 10);
+      if (*end != '\0' || o.items == 0) {
         std::fprintf(stderr, "pipeline: --items wants a positive integer\n");
         std::exit(2);
       }
+    } else if (std::strcmp(argv[i], "--stats") == 0) {
+      o.stats = true;
     } else {
-      std::fprintf(stderr, "usage: pipeline [--items N]\n");
+      std::fprintf(stderr, "usage: pipeline [--items N] [--stats]\n");
       std::exit(2);
     }
   }
-  return items;
+  return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::uint64_t items = parse_items(argc, argv);
+  const options opts = parse_options(argc, argv);
+  const std::uint64_t items = opts.items;
   const std::size_t executors = std::max(1u, std::thread::hardware_concurrency());
+  cosync::runtime rt{cosync::runtime_config{.executors = executors}};
   const auto start = clock_type::now();
-  const outcome out =
-      cosync::run(run_pipeline(items, executors, start), cosync::runtime_config{.executors = executors});
+  const outcome out = cosync::sync_wait(rt, run_pipeline(items, executors, start));
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  const auto print_stats = [&] {
+    if (opts.stats) {
+      std::printf("\nper executor:\n%s", cosync::stats_table(rt.stats()).c_str());
+    }
+  };
   if (out.interrupted) {
     std::printf(
         "\ninterrupted: %llu of %llu items through the pipeline in %.3f s; every stage stopped cleanly\n",
         static_cast<unsigned long long>(out.done), static_cast<unsigned long long>(items), seconds);
+    print_stats();
     return 130;
   }
   const checksum& got = out.total;
@@ -193,5 +212,6 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(got.xored), got == expected ? "matches" : "MISMATCH");
   std::printf("throughput %.1f M items/s (%.3f s, %zu executors, %zu transform workers)\n",
               static_cast<double>(items) / seconds / 1e6, seconds, executors, executors);
+  print_stats();
   return got == expected ? EXIT_SUCCESS : EXIT_FAILURE;
 }

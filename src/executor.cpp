@@ -55,6 +55,7 @@ void executor::run() {
   // Nested resumptions may use up to this much of the thread's stack (see stack_floor).
   constexpr std::uintptr_t nesting_budget = 256 * 1024;
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
+  stats_.started(std::chrono::steady_clock::now());
   try {
     backend_->attach_thread();
     while (!stop_.load(std::memory_order_acquire)) {
@@ -85,6 +86,7 @@ void executor::run() {
     jobs_closed_ = true;
   }
   run_jobs();
+  stats_.stopped(std::chrono::steady_clock::now());
   set_current_executor(nullptr);
   this_thread_parked_hooks = nullptr;
   stack_floor = 0;
@@ -154,7 +156,10 @@ void executor::defer(std::coroutine_handle<> h) {
 }
 
 void executor::run_ready() {
-  for (std::size_t n = std::min(ready_batch, ready_.size()); n != 0; --n) {
+  const std::size_t batch = std::min(ready_batch, ready_.size());
+  stat_counters::raise_to(stats_.ready_high_water, ready_.size());
+  stat_counters::add(stats_.resumed, batch);
+  for (std::size_t n = batch; n != 0; --n) {
     const std::coroutine_handle<> h = ready_.front();
     ready_.pop_front();
     h.resume();
@@ -170,7 +175,9 @@ bool executor::drain_inbound() {
     // One poll of the producer's index per ring and turn; what arrives meanwhile waits for the
     // next turn, so a peer that keeps the ring full cannot starve this executor's ready queue.
     const std::size_t n = ring->try_pop_n(std::span<void*>{drain_buffer_});
+    stat_counters::add(stats_.mesh_received, n);
     if (n <= run_on_arrival) {
+      stat_counters::add(stats_.resumed, n);
       // A few arrivals run here, at once: a hop then costs the ring's line transfers and the
       // frame's, not also a turn of the loop behind whatever was queued here before. Every frame's
       // first line is requested (for writing: resuming stores its suspend point) before the first
@@ -192,6 +199,7 @@ bool executor::drain_inbound() {
   }
   if (!inbox_.empty_approx()) {  // a load, not an exchange, on every loop iteration
     for (inbox_node* node = inbox_.take_all(); node != nullptr;) {
+      stat_counters::add(stats_.foreign_received);
       ready_.push_back(node->handle);
       delete std::exchange(node, node->next);
       found = true;
@@ -212,9 +220,13 @@ void executor::flush_outbound() {
     const std::size_t pushed = target.inbound_[index_]->try_push_n(std::span<void* const>{batch});
     if (pushed != 0) {
       batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(pushed));
-      target.notify();
+      stat_counters::add(stats_.mesh_sent, pushed);
+      if (target.notify()) {
+        stat_counters::add(stats_.wakeups_sent);
+      }
     }
     if (!batch.empty()) {
+      stat_counters::add(stats_.mesh_overflows);
       outbound_dirty_[kept++] = to;  // the ring is full: the rest waits for the next iteration
     }
   }
@@ -233,6 +245,7 @@ void executor::fire_timers() {
   while (!timers_.empty() && timers_.top().deadline <= now && ready_.size() < ready_batch) {
     timer_node& node = timers_.top();
     timers_.remove(node);
+    stat_counters::add(stats_.timers_fired);
     node.on_fire(node);  // claims and wakes its waiter (here: the ready queue), or cancels a scope
   }
 }
@@ -252,12 +265,19 @@ void executor::sleep() {
     std::this_thread::yield();
     return;
   }
-  if ((!backend_->busy() || backend_->sees_completions()) && spin_for_work()) {
+  // Idle from here until this returns (stats(): busy and idle time).
+  const auto idle_from = std::chrono::steady_clock::now();
+  stats_.idle_from(idle_from);
+  struct idle_end {
+    stat_counters& stats;
+    ~idle_end() { stats.idle_until(std::chrono::steady_clock::now()); }
+  } const end_idle{stats_};
+  if ((!backend_->busy() || backend_->sees_completions()) && spin_for_work(idle_from)) {
     return;
   }
   gate_.announce_sleep();
   if (has_inbound_work() || stop_.load(std::memory_order_acquire)) {
-    gate_.end_sleep();
+    (void)gate_.end_sleep();
     return;
   }
   std::optional<std::chrono::nanoseconds> timeout;
@@ -266,18 +286,21 @@ void executor::sleep() {
         std::max(std::chrono::nanoseconds{0}, timers_.top().deadline - std::chrono::steady_clock::now());
   }
   if (simulated_wait_failure.load(std::memory_order_relaxed)) {
-    gate_.end_sleep();
+    (void)gate_.end_sleep();
     throw backend_error("cosync: simulated backend failure (a test)");
   }
+  stat_counters::add(stats_.sleeps);
   backend_->wait(timeout);
-  gate_.end_sleep();
+  if (gate_.end_sleep()) {
+    stat_counters::add(stats_.woken);
+  }
 }
 
-bool executor::spin_for_work() const noexcept {
+bool executor::spin_for_work(std::chrono::steady_clock::time_point since) const noexcept {
   if (idle_spin_.count() <= 0) {
     return false;
   }
-  const auto give_up = std::chrono::steady_clock::now() + idle_spin_;
+  const auto give_up = since + idle_spin_;
   for (unsigned polls = 1;; ++polls) {
     if (has_inbound_work() || stop_.load(std::memory_order_relaxed) || backend_->completions_pending()) {
       return true;
@@ -293,10 +316,12 @@ bool executor::spin_for_work() const noexcept {
   }
 }
 
-void executor::notify() noexcept {
-  if (gate_.must_wake()) {
-    backend_->wake();
+bool executor::notify() noexcept {
+  if (!gate_.must_wake()) {
+    return false;
   }
+  backend_->wake();
+  return true;
 }
 
 void executor::cancel_parked(const cancel_scope& scope) {
@@ -312,11 +337,13 @@ void executor::cancel_parked(const cancel_scope& scope) {
 
 void executor::arm(timer_node& node) {
   timers_.push(node);
+  stat_counters::add(stats_.timers_armed);
 }
 
 void executor::disarm(timer_node& node) noexcept {
   if (node.armed()) {
     timers_.remove(node);
+    stat_counters::add(stats_.timers_disarmed);
   }
 }
 
@@ -369,7 +396,12 @@ void disarm_timer(executor& home, timer_node& node) noexcept {
 
 bool start_io(executor& home, io_request& r) {
   r.home = &home;
-  return home.io().start(r);
+  stat_counters::add(home.stats().io_submitted);
+  const bool done = home.io().start(r);  // done at once: no completion will come through complete_io
+  if (done) {
+    stat_counters::add(home.stats().io_completed);
+  }
+  return done;
 }
 
 void stop_io(io_request& r) noexcept {
@@ -380,6 +412,7 @@ void stop_io(io_request& r) noexcept {
 }
 
 void complete_io(io_request& r) {
+  stat_counters::add(r.home->stats().io_completed);
   // A write_all whose wait was already cancelled (or lost its select) goes no further.
   if (r.parked == nullptr || (r.on_done != nullptr && r.parked->live() && r.on_done(r))) {
     return;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "stat_counters.hpp"
 #include "timer_heap.hpp"
 #include "wakeup.hpp"
 
@@ -76,6 +77,9 @@ class executor {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] runtime_state& runtime() const noexcept { return runtime_; }
   [[nodiscard]] backend& io() noexcept { return *backend_; }
+  /// Its counters: added to by its own thread only, read by any (runtime::stats()).
+  [[nodiscard]] stat_counters& stats() noexcept { return stats_; }
+  [[nodiscard]] const stat_counters& stats() const noexcept { return stats_; }
 
  private:
   void run_ready();
@@ -85,9 +89,10 @@ class executor {
   void flush_outbound();
   void fire_timers();
   void sleep();
-  bool spin_for_work() const noexcept;
+  bool spin_for_work(std::chrono::steady_clock::time_point since) const noexcept;
   bool has_inbound_work() const noexcept;
-  void notify() noexcept;
+  /// Wakes the executor if it sleeps; true if it did.
+  bool notify() noexcept;
   void run_jobs() noexcept;
 
   // ---- read-only once the threads run ----
@@ -116,6 +121,9 @@ class executor {
   timer_heap timers_;
   std::vector<void*> drain_buffer_;
   parked_hook* parked_hooks_ = nullptr;  // coroutines parked here under a root's scope
+
+  // ---- written by the owner thread, read by any (stats()): lines of their own ----
+  alignas(cache_line_size) stat_counters stats_;
 };
 
 /// Lets the current thread act as `e` (set for the executor's thread, null elsewhere).

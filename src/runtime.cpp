@@ -617,6 +617,16 @@ backend_kind runtime::backend() const noexcept {
   return state_->backend();
 }
 
+std::vector<executor_stats> runtime::stats() const {
+  std::vector<executor_stats> all;
+  all.reserve(state_->size());
+  for (std::size_t i = 0; i < state_->size(); ++i) {
+    all.push_back(state_->at(i).stats().snapshot());
+    all.back().executor = i;
+  }
+  return all;
+}
+
 void runtime::spawn(task<void> t, std::size_t executor) {
   if (executor >= state_->size()) {
     throw usage_error("cosync: spawn on executor " + std::to_string(executor) + " of a runtime with " +

@@ -29,7 +29,8 @@ class sleep_gate {
   }
 
   /// Sleeper: awake again (work found in P3, or the backend returned).
-  void end_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
+  /// True if a waker cleared the flag first: a wakeup was sent (stats count them).
+  [[nodiscard]] bool end_sleep() noexcept { return !sleeping_.exchange(false, std::memory_order_relaxed); }
 
   /// Waker, N2–N3, after publishing work: whether it must wake the sleeper.
   [[nodiscard]] bool must_wake() noexcept {

@@ -19,6 +19,7 @@
 #include <cosync/net.hpp>
 #include <cosync/oneshot.hpp>
 #include <cosync/runtime.hpp>
+#include <cosync/runtime_stats.hpp>
 #include <cosync/select.hpp>
 #include <cosync/select_set.hpp>
 #include <cosync/semaphore.hpp>

@@ -10,6 +10,7 @@
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
 #include <cosync/error.hpp>
+#include <cosync/runtime_stats.hpp>
 #include <cosync/task.hpp>
 
 #include <algorithm>
@@ -24,6 +25,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace cosync {
 
@@ -112,6 +114,11 @@ class runtime {
 
   /// The backend the executors actually run (never `automatic`).
   [[nodiscard]] backend_kind backend() const noexcept;
+
+  /// A snapshot of every executor's counters, in index order (cosync/runtime_stats.hpp): which
+  /// executor is busy, how often it slept, whether a mesh ring overflowed. Any thread, any time
+  /// while the runtime exists (after shutdown: the totals).
+  [[nodiscard]] std::vector<executor_stats> stats() const;
 
   /// Shutdown is cancellation (docs/design/shutdown.md). Every root — each spawned task and each
   /// sync_wait in progress — is cancelled, newest first, and allowed to unwind on the running
