@@ -21,7 +21,8 @@
 //
 // --stats prints, at the end, what each executor did (cosync::runtime::stats): coroutines resumed,
 // how often it slept and was woken, what crossed the mesh and whether a ring overflowed, timers,
-// busy and idle time.
+// busy and idle time. COSYNC_TRACE=trace.json writes a timeline of the run (tools/trace-timeline
+// draws it as an SVG; Perfetto and chrome://tracing open the file).
 
 #include <cosync/channel.hpp>
 #include <cosync/runtime.hpp>
@@ -139,14 +140,14 @@ cosync::task<outcome> run_pipeline(std::uint64_t items, std::size_t executors, c
   std::atomic<std::uint64_t> progress{0};
   checksum total;
   auto pipeline = cosync::with_task_group([&](cosync::task_group& g) -> cosync::task<void> {
-    g.spawn(generate(jobs, items));
+    g.spawn(generate(jobs, items), "generate");  // labels name the stages in a trace
     workers.add(static_cast<std::int64_t>(executors));
     for (std::size_t e = 0; e < executors; ++e) {
-      g.spawn(work(e, jobs, results, workers));
+      g.spawn(work(e, jobs, results, workers), "transform");
     }
-    g.spawn(close_when_done(workers, results));
-    g.spawn(aggregate(results, progress, total));
-    g.spawn(report(progress, items, start));
+    g.spawn(close_when_done(workers, results), "close results");
+    g.spawn(aggregate(results, progress, total), "aggregate");
+    g.spawn(report(progress, items, start), "progress");
     co_return;
   });
   // Ctrl-C or SIGTERM cancels the group: every stage stops where it waits.

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <thread>
 
+#include <cosync/detail/trace_hooks.hpp>
+
 #include "runtime_state.hpp"
 
 namespace cosync::detail {
@@ -52,6 +54,7 @@ void executor::connect(std::size_t executors, std::size_t ring_capacity) {
 void executor::run() {
   set_current_executor(this);
   this_thread_parked_hooks = &parked_hooks_;
+  this_thread_trace = trace_;
   // Nested resumptions may use up to this much of the thread's stack (see stack_floor).
   constexpr std::uintptr_t nesting_budget = 256 * 1024;
   stack_floor = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - nesting_budget;
@@ -89,6 +92,7 @@ void executor::run() {
   stats_.stopped(std::chrono::steady_clock::now());
   set_current_executor(nullptr);
   this_thread_parked_hooks = nullptr;
+  this_thread_trace = nullptr;
   stack_floor = 0;
   runtime_.loop_exited();
 }
@@ -100,6 +104,9 @@ void executor::request_stop() noexcept {
 
 void executor::post(std::coroutine_handle<> h) {
   executor* const here = this_thread_executor;
+  if (here != nullptr && here->trace_ != nullptr) [[unlikely]] {
+    here->trace_->record(trace_kind::wake, h.address(), nullptr, static_cast<std::uint32_t>(index_));
+  }
   if (here == this) {
     ready_.push_back(h);
   } else if (here != nullptr && &here->runtime_ == &runtime_) {
@@ -162,8 +169,19 @@ void executor::run_ready() {
   for (std::size_t n = batch; n != 0; --n) {
     const std::coroutine_handle<> h = ready_.front();
     ready_.pop_front();
-    h.resume();
+    if (trace_ != nullptr) [[unlikely]] {
+      resume_traced(h);
+    } else {
+      h.resume();
+    }
   }
+}
+
+void executor::resume_traced(std::coroutine_handle<> h) {
+  // A coroutine frame starts with its resume function's address (GCC and Clang): its name.
+  trace_->record(trace_kind::run_begin, h.address(), *static_cast<void* const*>(h.address()));
+  h.resume();
+  trace_->record(trace_kind::run_end, h.address());  // the address only: the frame may be gone
 }
 
 bool executor::drain_inbound() {
@@ -186,7 +204,12 @@ bool executor::drain_inbound() {
         __builtin_prefetch(drain_buffer_[i], 1);
       }
       for (std::size_t i = 0; i < n; ++i) {
-        std::coroutine_handle<>::from_address(drain_buffer_[i]).resume();
+        const auto h = std::coroutine_handle<>::from_address(drain_buffer_[i]);
+        if (trace_ != nullptr) [[unlikely]] {
+          resume_traced(h);
+        } else {
+          h.resume();
+        }
       }
     } else {
       // A flood goes through the ready queue, whose batches flush what they send every

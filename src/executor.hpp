@@ -22,6 +22,7 @@
 #include "backend.hpp"
 #include "stat_counters.hpp"
 #include "timer_heap.hpp"
+#include "trace.hpp"
 #include "wakeup.hpp"
 
 namespace cosync::detail {
@@ -77,12 +78,17 @@ class executor {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] runtime_state& runtime() const noexcept { return runtime_; }
   [[nodiscard]] backend& io() noexcept { return *backend_; }
+  /// Before the thread starts: record this executor's timeline into `buffer` (src/trace.hpp).
+  void record_trace(trace_buffer& buffer) noexcept { trace_ = &buffer; }
+
   /// Its counters: added to by its own thread only, read by any (runtime::stats()).
   [[nodiscard]] stat_counters& stats() noexcept { return stats_; }
   [[nodiscard]] const stat_counters& stats() const noexcept { return stats_; }
 
  private:
   void run_ready();
+  /// Resumes `h` between a run's begin and end in the trace.
+  void resume_traced(std::coroutine_handle<> h);
   /// Runs the coroutines the peers' rings hold, queues the inbox's, runs handed-over jobs: true if
   /// there was any.
   bool drain_inbound();
@@ -121,6 +127,7 @@ class executor {
   timer_heap timers_;
   std::vector<void*> drain_buffer_;
   parked_hook* parked_hooks_ = nullptr;  // coroutines parked here under a root's scope
+  trace_buffer* trace_ = nullptr;        // set while the runtime records a trace
 
   // ---- written by the owner thread, read by any (stats()): lines of their own ----
   alignas(cache_line_size) stat_counters stats_;

@@ -39,6 +39,10 @@ void validate(const runtime_config& config) {
     throw config_error("cosync: runtime_config.mesh_ring_capacity must be between 1 and " +
                        std::to_string(max_ring_capacity));
   }
+  if (config.trace_events == 0 || config.trace_events > runtime::max_trace_events) {
+    throw config_error("cosync: runtime_config.trace_events must be between 1 and " +
+                       std::to_string(runtime::max_trace_events));
+  }
   if (config.blocking_threads == 0 || config.blocking_threads > runtime::max_blocking_threads) {
     throw config_error("cosync: runtime_config.blocking_threads must be between 1 and " +
                        std::to_string(runtime::max_blocking_threads));
@@ -62,6 +66,15 @@ backend_kind requested_backend(const runtime_config& config) {
     return backend_kind::io_uring;
   }
   throw config_error("cosync: COSYNC_BACKEND=" + std::string{value} + " is not one of auto, io_uring, epoll");
+}
+
+/// Where to write the trace: the configuration, else COSYNC_TRACE; empty: no trace.
+std::string trace_path(const runtime_config& config) {
+  if (!config.trace_path.empty()) {
+    return config.trace_path;
+  }
+  const char* env = std::getenv("COSYNC_TRACE");
+  return env != nullptr ? env : "";
 }
 
 /// Whether multishot I/O is wanted: the configuration, unless COSYNC_MULTISHOT=0 turns it off.
@@ -183,6 +196,12 @@ runtime_state::runtime_state(const runtime_config& config,
   }
   for (auto& e : executors_) {
     e->connect(executors_.size(), config.mesh_ring_capacity);
+  }
+  if (std::string path = trace_path(config); !path.empty()) {
+    trace_ = std::make_unique<trace_recorder>(std::move(path), executors_.size(), config.trace_events);
+    for (auto& e : executors_) {
+      e->record_trace(trace_->buffer(e->index()));
+    }
   }
   try {
     start_threads(config);
@@ -316,6 +335,9 @@ void runtime_state::shutdown(std::chrono::steady_clock::time_point deadline) {
   }
   cancel_roots(deadline);
   stop_threads();
+  if (trace_) {
+    trace_->write();  // every executor has stopped: their buffers are still
+  }
   blocking_.stop();
   destroy_roots();
   const std::lock_guard lock{mutex_};

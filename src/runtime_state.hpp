@@ -23,6 +23,7 @@
 
 #include "blocking_pool.hpp"
 #include "executor.hpp"
+#include "trace.hpp"
 
 namespace cosync::detail {
 
@@ -114,7 +115,8 @@ class runtime_state {
   alignas(cache_line_size) backend_kind backend_;
   std::chrono::nanoseconds shutdown_grace_;
   std::function<void(std::exception_ptr)> on_detached_failure_;
-  blocking_pool blocking_;  // stopped before the teardown destroys what still waits for it
+  blocking_pool blocking_;                 // stopped before the teardown destroys what still waits for it
+  std::unique_ptr<trace_recorder> trace_;  // null unless a trace is recorded
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;

@@ -2,6 +2,7 @@
 // resumption, cancellation and abandonment; and the seed of each thread's fair-order generator.
 
 #include <cosync/detail/select_engine.hpp>
+#include <cosync/detail/trace_hooks.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -125,7 +126,12 @@ void select_wait::abandon_if_parked(const select_scratch& s) noexcept {
 }
 
 bool select_wait::cancel_parked() {
-  return cancel_by_race(race_, home_);
+  const void* const frame = home_.coroutine.address();  // once woken, the select may be gone
+  const bool won = cancel_by_race(race_, home_);
+  if (won && tracing()) [[unlikely]] {
+    trace_cancel(frame);
+  }
+  return won;
 }
 
 void select_wait::withdraw_all_but(const select_scratch& s, std::size_t winner) noexcept {

@@ -103,7 +103,8 @@ class broadcast {
 
    private:
     friend struct cosync::case_access;
-    static constexpr bool withdraw_from_any_thread = true;  // the lock decides
+    static constexpr const char* wait_name = "broadcast recv";  // in a trace
+    static constexpr bool withdraw_from_any_thread = true;      // the lock decides
 
     bool try_complete() {
       if (core_->nothing_new(*cursor_)) {

@@ -77,6 +77,7 @@ class channel {
 
    private:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "channel send";  // in a trace
     static constexpr bool withdraw_from_any_thread = true;
 
     bool try_complete() noexcept {
@@ -129,6 +130,7 @@ class channel {
 
    private:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "channel recv";  // in a trace
     static constexpr bool withdraw_from_any_thread = true;
 
     bool try_complete() noexcept { return core_->try_pop(node_.value); }

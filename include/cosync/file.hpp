@@ -47,6 +47,7 @@ class file_op : private detail::io_case {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "file I/O";  // in a trace
   friend class file;
   template <select_case>
   friend class waitable;

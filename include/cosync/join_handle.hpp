@@ -174,6 +174,7 @@ class [[nodiscard]] join_handle {
 
    private:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "join";  // in a trace
 
     [[nodiscard]] bool try_complete() const noexcept { return state_->done(); }
     bool park(waiter& w) { return state_->park(*(w_ = &w)); }

@@ -64,6 +64,7 @@ class mutex {
 
    private:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "mutex lock";  // in a trace
     mutex_guard result() const noexcept { return mutex_guard{*mutex_, std::adopt_lock}; }
 
     mutex* mutex_;

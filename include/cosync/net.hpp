@@ -93,6 +93,7 @@ class read_op : private detail::io_case {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "socket read";  // in a trace
   friend class tcp_stream;
   template <select_case>
   friend class waitable;
@@ -116,6 +117,7 @@ class write_op : private detail::io_case {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "socket write";  // in a trace
   friend class tcp_stream;
   template <select_case>
   friend class waitable;
@@ -140,6 +142,7 @@ class connect_op : private detail::io_case {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "connect";  // in a trace
   friend class tcp_stream;
   template <select_case>
   friend class waitable;
@@ -165,6 +168,7 @@ class accept_op : private detail::io_case {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "accept";  // in a trace
   friend class tcp_listener;
   template <select_case>
   friend class waitable;

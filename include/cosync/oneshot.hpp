@@ -65,7 +65,8 @@ class oneshot_recv_op {
 
  private:
   friend struct cosync::case_access;
-  static constexpr bool withdraw_from_any_thread = true;  // the spot's CAS decides
+  static constexpr const char* wait_name = "oneshot recv";  // in a trace
+  static constexpr bool withdraw_from_any_thread = true;    // the spot's CAS decides
 
   // True when done: the value was taken, or nothing will come.
   bool try_complete() noexcept { return done_ = core_->take(value_) != try_status::empty; }

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -75,6 +76,13 @@ struct runtime_config {
   /// The most threads cosync::spawn_blocking may use at once (started on demand, kept until the
   /// runtime ends): 1 .. runtime::max_blocking_threads. Calls beyond it queue, in order.
   std::size_t blocking_threads = 32;
+  /// Records a timeline of every executor — each coroutine run, where coroutines park, what wakes
+  /// them, cancellations, hops between executors — and writes it when the runtime shuts down to
+  /// this file, as Chrome/Perfetto trace-event JSON (docs/guide/09_observability.md). Empty: the
+  /// file the environment variable COSYNC_TRACE names, if set; else no trace, at no cost.
+  std::string trace_path{};
+  /// How many of its newest events each executor keeps for the trace: 1 .. runtime::max_trace_events.
+  std::size_t trace_events = std::size_t{1} << 16;
 };
 
 class runtime;
@@ -99,6 +107,7 @@ class runtime {
  public:
   static constexpr std::size_t max_executors = detail::executor_limit;
   static constexpr std::size_t max_blocking_threads = 4096;
+  static constexpr std::size_t max_trace_events = std::size_t{1} << 26;
 
   /// Throws cosync::config_error for a bad configuration and cosync::backend_error when a forced
   /// backend cannot be set up.

@@ -122,6 +122,7 @@ class signal_wait_op {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "signal";  // in a trace
 
   bool try_complete() noexcept { return (listener_->result = listener_->take()) != 0; }
   static void* lock_key() noexcept { return detail::signal_lock_key(); }

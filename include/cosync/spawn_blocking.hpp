@@ -39,6 +39,7 @@ class blocking_op : private blocking_job {
 
  private:
   friend struct cosync::case_access;
+  static constexpr const char* wait_name = "spawn_blocking";  // in a trace
 
   static bool try_complete() noexcept { return false; }
   void park(waiter& w) {

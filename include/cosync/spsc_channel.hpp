@@ -84,7 +84,8 @@ class spsc_channel {
 
    private:
     friend struct cosync::case_access;
-    static constexpr bool withdraw_from_any_thread = true;  // the spot's CAS decides
+    static constexpr const char* wait_name = "spsc_channel send";  // in a trace
+    static constexpr bool withdraw_from_any_thread = true;         // the spot's CAS decides
 
     bool try_complete() {
       return (status_ = channel_->try_send_impl(std::move(this->value_))) != try_status::full;
@@ -123,6 +124,7 @@ class spsc_channel {
 
    private:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "spsc_channel recv";  // in a trace
     static constexpr bool withdraw_from_any_thread = true;
 
     // True when done: a value was taken, or the channel is closed and drained.

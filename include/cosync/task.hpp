@@ -8,6 +8,7 @@
 #include <cosync/detail/frame_allocator.hpp>
 #include <cosync/detail/result_slot.hpp>
 #include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/trace_hooks.hpp>
 #include <cosync/error.hpp>
 
 #include <coroutine>
@@ -68,6 +69,9 @@ class task_promise_base : public recycled_frame {
 
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+      if (tracing()) [[unlikely]] {
+        trace_frame_end(self.address());
+      }
       task_promise_base& p = self.promise();
       if (task_sink* sink = p.sink()) {
         return sink->task_done(p);

@@ -31,6 +31,7 @@
 #include <cosync/detail/continuation.hpp>
 #include <cosync/detail/frame_allocator.hpp>
 #include <cosync/detail/scheduler.hpp>
+#include <cosync/detail/trace_hooks.hpp>
 #include <cosync/error.hpp>
 #include <cosync/task.hpp>
 
@@ -43,6 +44,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -150,6 +152,22 @@ class task_group final : detail::task_sink {
     start(detail::peer(e, n % detail::executor_count(e)), std::move(child), false);
   }
 
+  /// The same, with `label` naming the child in the runtime's timeline trace (runtime_config::
+  /// trace_path): `g.spawn(transform(jobs), "transform")`. The label is copied; without a trace it
+  /// costs one test.
+  void spawn(task<void> child, std::string_view label) {
+    labelled(child, label);
+    spawn(std::move(child));
+  }
+  void spawn_on(std::size_t executor, task<void> child, std::string_view label) {
+    labelled(child, label);
+    spawn_on(executor, std::move(child));
+  }
+  void spawn_anywhere(task<void> child, std::string_view label) {
+    labelled(child, label);
+    spawn_anywhere(std::move(child));
+  }
+
   /// Cancels the body and every child (any thread). Idempotent.
   void cancel() noexcept { scope_.request_stop(); }
 
@@ -157,6 +175,12 @@ class task_group final : detail::task_sink {
   [[nodiscard]] std::stop_token stop_token() const noexcept { return scope_.token(); }
 
  private:
+  static void labelled(const task<void>& child, std::string_view label) {
+    if (detail::tracing() && child.valid()) [[unlikely]] {
+      detail::trace_label(detail::handle_of(child).address(), label);
+    }
+  }
+
   template <class R, class Body>
   friend task<R> detail::run_task_group(bool supervising, Body body);
 

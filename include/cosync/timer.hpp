@@ -45,6 +45,7 @@ class timer_op {
 
  private:
   friend struct case_access;
+  static constexpr const char* wait_name = "sleep";  // in a trace
 
   // A relative timer (after) keeps its duration in the deadline's place until it parks: a
   // sleeping coroutine's frame holds one of these, so every byte counts.

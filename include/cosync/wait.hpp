@@ -150,6 +150,16 @@ class wake_list {
 
 /// Calls a case's interface (see the file comment): befriend it to keep the interface private.
 struct case_access {
+  /// What a parked case waits for, as a trace names it: the case's `wait_name`, else "wait".
+  template <class C>
+  static constexpr const char* wait_name() noexcept {
+    if constexpr (requires { C::wait_name; }) {
+      return C::wait_name;
+    } else {
+      return "wait";
+    }
+  }
+
   template <class C>
   requires requires(C& c) {
     { c.try_complete() } -> std::convertible_to<bool>;

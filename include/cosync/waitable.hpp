@@ -12,6 +12,7 @@
 #include <cosync/config.hpp>
 #include <cosync/detail/continuation.hpp>
 #include <cosync/detail/give_back.hpp>
+#include <cosync/detail/trace_hooks.hpp>
 #include <cosync/error.hpp>
 #include <cosync/wait.hpp>
 
@@ -149,6 +150,9 @@ class [[nodiscard]] waitable : public Case {
       return false;
     }
     hook_.arm(h, scope, this);
+    if (detail::tracing()) [[unlikely]] {
+      detail::trace_park(h.address(), case_access::wait_name<Case>());
+    }
     return true;
   }
 
@@ -208,16 +212,22 @@ class [[nodiscard]] waitable : public Case {
   // The cancellation: whoever wins completes. Anywhere: withdrawing under the case's own
   // synchronisation decides; otherwise the race word does, and the case is withdrawn on resume.
   bool cancel_parked() {
+    // Read now: once the wake below resumes the coroutine, this operation may be gone.
+    const void* const frame = detail::waiter_access::continuation_of(waiter_).coroutine.address();
+    bool won = false;
     if constexpr (anywhere) {
-      if (!case_access::withdraw(as_case())) {
-        return false;
+      won = case_access::withdraw(as_case());
+      if (won) {
+        state_.cancelled_by_withdraw();  // published to the resumed coroutine by wake()
+        waiter_.wake();
       }
-      state_.cancelled_by_withdraw();  // published to the resumed coroutine by wake()
-      waiter_.wake();
-      return true;
     } else {
-      return detail::cancel_by_race(*state_.race(), detail::waiter_access::continuation_of(waiter_));
+      won = detail::cancel_by_race(*state_.race(), detail::waiter_access::continuation_of(waiter_));
     }
+    if (won && detail::tracing()) [[unlikely]] {
+      detail::trace_cancel(frame);
+    }
+    return won;
   }
 
   struct on_cancel {

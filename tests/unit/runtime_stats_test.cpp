@@ -1,6 +1,8 @@
 // runtime::stats(): each counter moves with what it counts (hops, sleeps and wakeups, mesh
 // overflow, timers, I/O), busy and idle time add up, a snapshot is safe from any thread while the
-// executors run, and stats_table() prints a row per executor.
+// executors run, and stats_table() prints a row per executor. The trace's configuration errors
+// (its file's shape is checked by tests/tools/trace_check.py).
+#include <cosync/error.hpp>
 #include <cosync/file.hpp>
 #include <cosync/runtime.hpp>
 #include <cosync/runtime_stats.hpp>
@@ -159,4 +161,20 @@ TEST_CASE("stats_table prints a header and a row per executor", "[stats][unit]")
     lines += c == '\n' ? 1 : 0;
   }
   CHECK(lines == 3);
+}
+
+TEST_CASE("a trace that keeps no events or too many is refused with config_error", "[trace][unit]") {
+  CHECK_THROWS_AS(
+      cosync::runtime(cosync::runtime_config{.executors = 1, .trace_path = "t.json", .trace_events = 0}),
+      cosync::config_error);
+  CHECK_THROWS_AS(
+      cosync::runtime(cosync::runtime_config{
+          .executors = 1, .trace_path = "t.json", .trace_events = cosync::runtime::max_trace_events + 1}),
+      cosync::config_error);
+}
+
+TEST_CASE("a trace that cannot be written is reported on stderr and the shutdown goes on", "[trace][unit]") {
+  cosync::runtime rt{cosync::runtime_config{.executors = 2, .trace_path = "/nonexistent-dir/trace.json"}};
+  cosync::sync_wait(rt, hop(10));
+  CHECK_NOTHROW(rt.shutdown(1s));
 }

@@ -84,6 +84,7 @@ class ready_op {
 
  private:
   friend struct cosync::case_access;
+  static constexpr const char* wait_name = "event or wait_group";  // in a trace
 
   [[nodiscard]] bool try_complete() const noexcept { return owner_->ready(); }
   [[nodiscard]] void* lock_key() const noexcept { return &owner_->parked_; }

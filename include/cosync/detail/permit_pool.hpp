@@ -106,6 +106,7 @@ class permit_pool {
 
    protected:
     friend struct cosync::case_access;
+    static constexpr const char* wait_name = "semaphore";  // in a trace
 
     [[nodiscard]] permit_pool& pool() const noexcept { return *pool_; }
 

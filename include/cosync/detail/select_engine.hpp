@@ -17,6 +17,7 @@
 
 #include <cosync/cancellation.hpp>
 #include <cosync/detail/continuation.hpp>
+#include <cosync/detail/trace_hooks.hpp>
 #include <cosync/error.hpp>
 #include <cosync/wait.hpp>
 
@@ -175,6 +176,9 @@ class select_wait {
       return false;
     }
     hook_.arm(h, scope, this);
+    if (tracing()) [[unlikely]] {
+      trace_park(h.address(), "select");
+    }
     return true;
   }
 
