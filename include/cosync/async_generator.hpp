@@ -40,23 +40,36 @@ class [[nodiscard]] async_generator {
   static_assert(!std::is_reference_v<T>, "cosync::async_generator<T>: T is a value type (it is moved out)");
 
  public:
+  /// The type of the values the body yields and next() hands out.
   using value_type = T;
 
+  /// The body's promise: keeps the yielded value, the body's exception and the consumer to resume.
   class promise_type : public detail::recycled_frame {
    public:
+    ///@{
+    /// Promise protocol (called by the compiler, not by users): the generator owns the frame; the
+    /// body starts lazily, at the first next().
     async_generator get_return_object() noexcept {
       return async_generator{std::coroutine_handle<promise_type>::from_promise(*this)};
     }
     std::suspend_always initial_suspend() const noexcept { return {}; }
+    ///@}
 
-    // Back to the consumer, on its home: after a co_yield and at the end.
+    /// Back to the consumer, on its home: after a co_yield and at the end.
     struct to_consumer {
+      ///@{
+      /// Awaiter protocol (called by `co_await`, not by users): always suspends the body and
+      /// resumes the consumer by symmetric transfer.
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
         return self.promise().consumer_.transfer();
       }
       void await_resume() const noexcept {}
+      ///@}
     };
+    ///@{
+    /// Promise protocol (called by the compiler, not by users): a co_yield stores the value and,
+    /// like the end, transfers back to the consumer; an escaping exception is kept for next().
     to_consumer final_suspend() const noexcept { return {}; }
 
     template <class U = T>
@@ -67,9 +80,11 @@ class [[nodiscard]] async_generator {
     }
     void return_void() const noexcept {}
     void unhandled_exception() noexcept { error_ = std::current_exception(); }
+    ///@}
 
     /// The consumer's cancel scope (cancellation.hpp), for what the body awaits.
     [[nodiscard]] detail::cancel_scope* scope() const noexcept { return scope_; }
+    /// Where the body's cancellation hook lives while it waits (one per coroutine, cancellation.hpp).
     [[nodiscard]] detail::cancel_slot* slot() noexcept { return &slot_; }
 
    private:
@@ -85,8 +100,13 @@ class [[nodiscard]] async_generator {
   /// What next() returns: resumes the body, completes with its next value or its end.
   class [[nodiscard]] next_awaiter {
    public:
+    /// Made by next() for the body behind `h` (null for an empty generator).
     explicit next_awaiter(std::coroutine_handle<promise_type> h) noexcept : h_{h} {}
 
+    ///@{
+    /// Awaiter protocol (called by `co_await`, not by users): throws usage_error on an empty
+    /// generator, completes at once if the body has ended, else resumes the body; returns its next
+    /// value, or nullopt at its end, or rethrows its exception.
     bool await_ready() const {
       if (!h_) {
         throw usage_error("cosync::async_generator: next() on an empty (moved-from) generator");
@@ -112,12 +132,15 @@ class [[nodiscard]] async_generator {
       }
       return out;
     }
+    ///@}
 
    private:
     std::coroutine_handle<promise_type> h_;
   };
 
   async_generator() noexcept = default;
+  ///@{
+  /// Movable: the moved-from generator is empty (awaiting its next() throws usage_error).
   async_generator(async_generator&& other) noexcept : h_{std::exchange(other.h_, {})} {}
   async_generator& operator=(async_generator&& other) noexcept {
     if (this != &other) {
@@ -126,6 +149,7 @@ class [[nodiscard]] async_generator {
     }
     return *this;
   }
+  ///@}
   async_generator(const async_generator&) = delete;
   async_generator& operator=(const async_generator&) = delete;
   ~async_generator() { destroy(); }

@@ -95,6 +95,7 @@ class broadcast {
     recv_op(core& c, std::uint64_t& cursor) noexcept : core_{&c}, cursor_{&cursor} {}
 
    public:
+    /// Movable until awaited, so that a waitable or a select can hold it.
     recv_op(recv_op&& other) noexcept : core_{other.core_}, cursor_{other.cursor_} {
       node_.result = std::move(other.node_.result);
     }
@@ -158,6 +159,8 @@ class broadcast {
   /// awaited.
   class subscriber {
    public:
+    /// Takes `other`'s position; the moved-from subscriber is empty (using it throws
+    /// cosync::usage_error).
     subscriber(subscriber&& other) noexcept : core_{std::move(other.core_)}, next_{other.next_} {}
     /// Unsubscribes this one, then takes `other`'s position.
     subscriber& operator=(subscriber&& other) {
@@ -207,6 +210,7 @@ class broadcast {
     std::uint64_t next_;  // the number of the next value it wants (see detail::broadcast_core)
   };
 
+  ///@{
   /// Sends a value to every subscriber: stores it (overwriting the oldest kept), completes every
   /// parked recv with a copy, and wakes them (each on its home executor). Never waits for a
   /// subscriber; takes the broadcast's lock briefly. Returns how many subscribers there were
@@ -216,6 +220,7 @@ class broadcast {
     T copy{value};  // outside the lock
     return checked().send(copy);
   }
+  ///@}
 
   /// A new subscriber, positioned after every value sent so far. Subscribing to a closed
   /// broadcast gives one that sees closed at once.
@@ -229,7 +234,10 @@ class broadcast {
   /// any thread.
   void close() { checked().close(); }
 
+  /// True once the broadcast is closed (or moved from); its subscribers may still have kept values
+  /// to receive.
   [[nodiscard]] bool is_closed() const noexcept { return core_ == nullptr || core_->is_closed(); }
+  /// How many of the most recent values it keeps (the constructor's `capacity`).
   [[nodiscard]] std::size_t capacity() const { return checked().capacity(); }
   /// How many subscribers exist now (any thread; a snapshot).
   [[nodiscard]] std::size_t subscriber_count() const { return checked().subscriber_count(); }

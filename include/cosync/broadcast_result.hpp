@@ -37,9 +37,11 @@ class broadcast_result {
   /// Empty (what try_recv returns when there is nothing new).
   broadcast_result() noexcept = default;
 
+  /// Which outcome this is: a value, lagged, empty or closed.
   [[nodiscard]] broadcast_status status() const noexcept { return status_; }
   /// True for a value.
   [[nodiscard]] bool has_value() const noexcept { return status_ == broadcast_status::value; }
+  /// True for a value, as has_value(): `if (r) use(*r);`.
   explicit operator bool() const noexcept { return has_value(); }
   /// True when the subscriber fell behind: missed() values were skipped.
   [[nodiscard]] bool lagged() const noexcept { return status_ == broadcast_status::lagged; }
@@ -50,17 +52,21 @@ class broadcast_result {
   /// True for a try_recv that found nothing new.
   [[nodiscard]] bool empty() const noexcept { return status_ == broadcast_status::empty; }
 
+  ///@{
   /// The value; only when has_value() (asserted in debug builds).
   T& operator*() & noexcept { return checked(*this); }
   const T& operator*() const& noexcept { return checked(*this); }
   T&& operator*() && noexcept { return std::move(checked(*this)); }
   T* operator->() noexcept { return &checked(*this); }
   const T* operator->() const noexcept { return &checked(*this); }
+  ///@}
 
+  ///@{
   /// The value; cosync::usage_error when there is none.
   T& value() & { return thrown(*this); }
   const T& value() const& { return thrown(*this); }
   T&& value() && { return std::move(thrown(*this)); }
+  ///@}
 
  private:
   friend class detail::broadcast_core<T>;

@@ -43,6 +43,7 @@ class cancel_scope {
 
   /// Cancels what this scope runs. Any thread; idempotent.
   void cancel() noexcept { source_.request_stop(); }
+  /// True once cancel() has been called (from any thread).
   [[nodiscard]] bool cancel_requested() const noexcept { return source_.stop_requested(); }
   /// The token cancel() stops (hand it to code that polls, or to a std::stop_callback).
   [[nodiscard]] std::stop_token stop_token() const noexcept { return source_.get_token(); }

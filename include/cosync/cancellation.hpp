@@ -238,6 +238,10 @@ class [[nodiscard]] this_scope {
 /// shutdown stops. Completes at once.
 class [[nodiscard]] current_stop_token_awaiter {
  public:
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): never suspends; reads the awaiting
+  /// coroutine's scope and returns its token (one that never stops if it has no scope: not a
+  /// cosync coroutine).
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
@@ -247,11 +251,14 @@ class [[nodiscard]] current_stop_token_awaiter {
     return false;  // never suspends: it only looks at the awaiting coroutine
   }
   [[nodiscard]] std::stop_token await_resume() noexcept { return std::move(token_); }
+  ///@}
 
  private:
   std::stop_token token_;
 };
 
+/// The stop_token the awaiting coroutine is cancelled by: `co_await cosync::current_stop_token()`
+/// (see current_stop_token_awaiter), for code that polls or registers a std::stop_callback.
 [[nodiscard]] inline current_stop_token_awaiter current_stop_token() noexcept {
   return {};
 }

@@ -62,6 +62,7 @@ class channel {
     send_op(core& ch, const T& value) : detail::owned_value<T>{value}, core_{&ch} {}
 
    public:
+    /// Movable until awaited, so that a waitable or a select can hold it; the value moves along.
     send_op(send_op&& other) noexcept
         : detail::owned_value<T>{std::move(other)}, core_{other.core_}, node_{} {
       node_.outcome = other.node_.outcome;
@@ -124,6 +125,7 @@ class channel {
     explicit recv_op(core& ch) noexcept : core_{&ch} {}
 
    public:
+    /// Movable until awaited, so that a waitable or a select can hold it.
     recv_op(recv_op&& other) noexcept : core_{other.core_} { node_.value = std::move(other.node_.value); }
     recv_op& operator=(recv_op&&) = delete;
     ~recv_op() = default;
@@ -183,17 +185,23 @@ class channel {
 
   // ---------------------------------------------------------------- sending
 
+  ///@{
+  /// Makes a send of `value`, moved in (and given back to `value` if not sent) or copied in;
+  /// co_await it to send (see send_awaiter).
   send_awaiter send(T&& value) noexcept { return send_awaiter{core_, std::move(value), &value}; }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
     return send_awaiter{core_, value};
   }
+  ///@}
 
+  ///@{
   /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
   [[nodiscard]] try_status try_send(T&& value) { return core_.try_send(value); }
   [[nodiscard]] try_status try_send(const T& value) requires std::is_copy_constructible_v<T> {
     T copy{value};
     return core_.try_send(copy);
   }
+  ///@}
 
   /// Sends without suspending as many of `values` as fit, in order; returns how many (each sent
   /// value was moved from; the rest are untouched). Stops at the first that does not fit, or at a
@@ -212,6 +220,8 @@ class channel {
 
   // ---------------------------------------------------------------- receiving
 
+  /// Makes a receive; co_await it for the next value, or std::nullopt once the channel is closed
+  /// and drained (see recv_awaiter).
   recv_awaiter recv() noexcept { return recv_awaiter{core_}; }
 
   /// Receives without suspending: ok (into `out`), empty, or closed (closed and drained).
@@ -252,8 +262,11 @@ class channel {
   /// woken. Idempotent; safe from any thread or coroutine.
   void close() { core_.close(); }
 
+  /// True once close() has been called (values still buffered may be waiting to be received).
   [[nodiscard]] bool is_closed() const noexcept { return core_.is_closed(); }
+  /// How many values the buffer holds at most (0: a rendezvous channel).
   [[nodiscard]] std::size_t capacity() const noexcept { return core_.capacity(); }
+  /// How many values are buffered: a snapshot, stale as soon as another party acts.
   [[nodiscard]] std::size_t size_approx() const noexcept { return core_.size_approx(); }
 
  private:

@@ -139,31 +139,42 @@ class channel_sender : public detail::channel_handle<T, &detail::shared_channel<
   using base = detail::channel_handle<T, &detail::shared_channel<T>::senders>;
 
  public:
+  /// What send() returns: channel<T>::send_awaiter, a select case.
   using send_awaiter = typename channel<T>::send_awaiter;
 
   /// An empty handle (as a moved-from one): assign a handle to it before use.
   channel_sender() noexcept = default;
+  ///@{
+  /// Copyable and movable: a copy is one more sender; assignment drops the handle it replaces (the
+  /// last sender closes the channel); a moved-from handle is empty.
   channel_sender(const channel_sender&) noexcept = default;
   channel_sender(channel_sender&&) noexcept = default;
   channel_sender& operator=(const channel_sender&) = default;
   channel_sender& operator=(channel_sender&&) = default;
+  ///@}
   /// The last sender closes the channel.
   ~channel_sender() = default;
 
+  ///@{
   /// channel<T>::send: waits for room, then sends; cosync::channel_closed once the channel is
   /// closed (every receiver dropped, or close()), the value given back to `value`.
   send_awaiter send(T&& value) { return ch().send(std::move(value)); }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> { return ch().send(value); }
+  ///@}
 
+  ///@{
   /// channel<T>::try_send: ok, full or closed; `value` is moved from only on ok.
   [[nodiscard]] try_status try_send(T&& value) { return ch().try_send(std::move(value)); }
   [[nodiscard]] try_status try_send(const T& value) requires std::is_copy_constructible_v<T> {
     return ch().try_send(value);
   }
+  ///@}
 
+  ///@{
   /// channel<T>::try_send_n and send_n (the task refers to the channel: see the file comment).
   std::size_t try_send_n(std::span<T> values) { return ch().try_send_n(values); }
   task<void> send_n(std::span<T> values) { return ch().send_n(values); }
+  ///@}
 
  private:
   template <class U>
@@ -183,14 +194,19 @@ class channel_receiver : public detail::channel_handle<T, &detail::shared_channe
   using base = detail::channel_handle<T, &detail::shared_channel<T>::receivers>;
 
  public:
+  /// What recv() returns: channel<T>::recv_awaiter, a select case.
   using recv_awaiter = typename channel<T>::recv_awaiter;
 
   /// An empty handle (as a moved-from one): assign a handle to it before use.
   channel_receiver() noexcept = default;
+  ///@{
+  /// Copyable and movable: a copy is one more receiver; assignment drops the handle it replaces (the
+  /// last receiver closes the channel); a moved-from handle is empty.
   channel_receiver(const channel_receiver&) noexcept = default;
   channel_receiver(channel_receiver&&) noexcept = default;
   channel_receiver& operator=(const channel_receiver&) = default;
   channel_receiver& operator=(channel_receiver&&) = default;
+  ///@}
   /// The last receiver closes the channel (values still buffered stay until the last handle goes).
   ~channel_receiver() = default;
 
@@ -203,12 +219,14 @@ class channel_receiver : public detail::channel_handle<T, &detail::shared_channe
   /// channel<T>::try_recv: the value, or std::nullopt (is_closed() tells "drained" from "empty").
   [[nodiscard]] std::optional<T> try_recv() { return ch().try_recv(); }
 
+  ///@{
   /// channel<T>::try_recv_n.
   template <class Out>
   std::size_t try_recv_n(Out out, std::size_t max) {
     return ch().try_recv_n(std::move(out), max);
   }
   std::size_t try_recv_n(std::span<T> out) { return ch().try_recv_n(out); }
+  ///@}
 
  private:
   template <class U>

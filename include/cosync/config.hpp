@@ -22,6 +22,7 @@ inline constexpr std::size_t cache_line_size = 64;
 /// A value alone on its own cache line(s): nothing else is placed before or after it on a line.
 template <class T>
 struct alignas(cache_line_size) cache_padded {
+  /// The padded value (value-initialised).
   T value{};
 };
 

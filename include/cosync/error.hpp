@@ -75,10 +75,13 @@ class timed_out : public error {
 /// refused". Compare with std::errc: `e.code() == std::errc::connection_reset`.
 class io_error : public error {
  public:
+  /// The failure `errno_value` of the operation `what` (say "connect 127.0.0.1:1"), which what()
+  /// then reads as "cosync: <what>: <strerror text>".
   io_error(int errno_value, const std::string& what)
       : error{"cosync: " + what + ": " + std::system_category().message(errno_value)},
         code_{errno_value, std::system_category()} {}
 
+  /// The errno, as a std::error_code of std::system_category.
   [[nodiscard]] const std::error_code& code() const noexcept { return code_; }
 
  private:
@@ -89,10 +92,12 @@ class io_error : public error {
 /// its children and body threw, other than cosync::cancelled, in the order they happened.
 class task_group_error : public error {
  public:
+  /// Collects `errors`, in the order they happened; what() says how many there were.
   explicit task_group_error(std::vector<std::exception_ptr> errors)
       : error{"cosync: " + std::to_string(errors.size()) + " task(s) in a task group failed"},
         errors_{std::move(errors)} {}
 
+  /// Each failure, in order: rethrow one with std::rethrow_exception to inspect it.
   [[nodiscard]] const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
 
  private:

@@ -22,6 +22,7 @@ namespace cosync {
 /// - Must outlive the coroutines parked in it (asserted in debug builds).
 class event {
  public:
+  /// The case wait() awaits (a select case): completes once the flag is set.
   using wait_op = detail::ready_op<event>;
 
   /// Not set, unless `initially_set`.
@@ -45,6 +46,7 @@ class event {
     set_.store(false, std::memory_order_relaxed);  // relaxed: publishes nothing
   }
 
+  /// Whether the flag is set now (any thread; acquire: it sees what the setter wrote before set()).
   [[nodiscard]] bool is_set() const noexcept { return ready(); }
 
   /// Waits until the flag is set.

@@ -43,6 +43,7 @@ enum class open_mode {
 /// written (all of them), nothing.
 class file_op : private detail::io_case {
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   file_op(file_op&&) noexcept = default;
 
  private:
@@ -74,6 +75,8 @@ class file_op : private detail::io_case {
 class file {
  public:
   file() noexcept = default;
+  ///@{
+  /// Movable: the moved-from file is not open; assigning closes the file this one held first.
   file(file&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
   file& operator=(file&& other) noexcept {
     if (this != &other) {
@@ -82,11 +85,13 @@ class file {
     }
     return *this;
   }
+  ///@}
   ~file() { close(); }
 
   /// Opens `path` (new files get mode 0644 less the umask); io_error naming the path on failure.
   [[nodiscard]] static file open(const std::filesystem::path& path, open_mode mode = open_mode::read);
 
+  ///@{
   /// `co_await f.read_at(buffer, offset)`: up to buffer.size() bytes from `offset`; fewer only at
   /// the end of the file (0 at or past it), or when asking for more than 1 GiB at once (the most
   /// one request moves; read on from where it stopped).
@@ -96,7 +101,9 @@ class file {
   [[nodiscard]] waitable<file_op> read_at(std::span<char> buffer, std::uint64_t offset) noexcept {
     return read_at(std::as_writable_bytes(buffer), offset);
   }
+  ///@}
 
+  ///@{
   /// `co_await f.write_at(bytes, offset)`: writes all of `bytes` at `offset` (several requests if
   /// the kernel takes fewer); returns bytes.size().
   [[nodiscard]] waitable<file_op> write_at(std::span<const std::byte> bytes, std::uint64_t offset) noexcept {
@@ -107,6 +114,7 @@ class file {
   [[nodiscard]] waitable<file_op> write_at(std::string_view text, std::uint64_t offset) noexcept {
     return write_at(std::as_bytes(std::span{text}), offset);
   }
+  ///@}
 
   /// `co_await f.fsync()`: the file's data and metadata reach stable storage.
   [[nodiscard]] waitable<file_op> fsync() noexcept {
@@ -116,8 +124,12 @@ class file {
   /// The file's size in bytes now (fstat); io_error on failure.
   [[nodiscard]] std::uint64_t size() const;
 
+  /// False for a default-made, moved-from or closed file.
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  /// The file descriptor (-1 when not open), for calls cosync does not wrap; the file still owns it.
   [[nodiscard]] int native_handle() const noexcept { return fd_; }
+  /// Closes the file now, as the destructor would (nothing if not open); no operation may be in
+  /// flight.
   void close() noexcept;
 
  private:

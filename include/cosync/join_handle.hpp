@@ -165,9 +165,13 @@ class [[nodiscard]] join_handle {
   /// The case behind `co_await h` (cosync/wait.hpp).
   class join_op {
    public:
+    /// Its withdraw() is exact from any thread (case_access::withdraws_anywhere): a cancelled join
+    /// needs no race word.
     static constexpr bool withdraw_from_any_thread = true;
 
+    /// The join of the task behind `state`; made by join().
     explicit join_op(detail::join_state<T>& state) noexcept : state_{&state} {}
+    /// Movable until awaited, so that a waitable or a select can hold it.
     join_op(join_op&& other) noexcept : state_{other.state_} {}
     join_op& operator=(join_op&&) = delete;
     ~join_op() = default;
@@ -191,6 +195,9 @@ class [[nodiscard]] join_handle {
   };
 
   join_handle() noexcept = default;
+  ///@{
+  /// Movable: the moved-from handle is empty (valid() is false); assigning detaches the task this
+  /// one held first.
   join_handle(join_handle&& other) noexcept : state_{std::exchange(other.state_, nullptr)} {}
   join_handle& operator=(join_handle&& other) noexcept {
     if (this != &other) {
@@ -199,6 +206,7 @@ class [[nodiscard]] join_handle {
     }
     return *this;
   }
+  ///@}
   join_handle(const join_handle&) = delete;
   join_handle& operator=(const join_handle&) = delete;
   ~join_handle() { detach(); }
@@ -229,6 +237,7 @@ class [[nodiscard]] join_handle {
     }
     return waitable<join_op>{*state_};
   }
+  /// `co_await h`: the same as `co_await h.join()`.
   waitable<join_op> operator co_await() { return join(); }
 
  private:

@@ -26,6 +26,8 @@ class [[nodiscard]] mutex_guard {
   mutex_guard() noexcept = default;
   /// Adopts a lock the caller holds (from try_lock()).
   mutex_guard(mutex& m, std::adopt_lock_t /*tag*/) noexcept : mutex_{&m} {}
+  ///@{
+  /// Movable: the moved-from guard holds no lock; assigning first unlocks what this one held.
   mutex_guard(mutex_guard&& other) noexcept : mutex_{std::exchange(other.mutex_, nullptr)} {}
   mutex_guard& operator=(mutex_guard&& other) noexcept {
     if (this != &other) {
@@ -34,13 +36,16 @@ class [[nodiscard]] mutex_guard {
     }
     return *this;
   }
+  ///@}
   mutex_guard(const mutex_guard&) = delete;
   mutex_guard& operator=(const mutex_guard&) = delete;
   ~mutex_guard() { unlock(); }
 
   /// Unlocks now (nothing if it holds no lock).
   void unlock() noexcept;
+  /// Whether it holds a lock (false once unlocked, moved from, or default-made).
   [[nodiscard]] bool owns_lock() const noexcept { return mutex_ != nullptr; }
+  /// owns_lock().
   explicit operator bool() const noexcept { return owns_lock(); }
 
  private:
@@ -60,6 +65,7 @@ class mutex {
   /// The case behind lock(): completes with the guard.
   class lock_op : public detail::permit_pool::take_op {
    public:
+    /// A lock of `m`; made by lock().
     explicit lock_op(mutex& m) noexcept : take_op{m.pool_}, mutex_{&m} {}
 
    private:

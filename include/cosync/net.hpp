@@ -88,6 +88,7 @@ using recv_source_ptr = std::unique_ptr<recv_source, source_release>;
 /// stream (or for an empty buffer).
 class read_op : private detail::io_case {
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   read_op(read_op&&) noexcept = default;
   ~read_op();
 
@@ -113,6 +114,7 @@ class read_op : private detail::io_case {
 /// the buffer is empty for write, all of them for write_all.
 class write_op : private detail::io_case {
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   write_op(write_op&&) noexcept = default;
 
  private:
@@ -136,6 +138,7 @@ class write_op : private detail::io_case {
 /// The connect case (tcp_stream::connect): the connected stream.
 class connect_op : private detail::io_case {
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   connect_op(connect_op&& other) noexcept
       : io_case{std::move(other)}, address_{other.address_}, socket_{std::exchange(other.socket_, -1)} {}
   ~connect_op();
@@ -162,6 +165,7 @@ class connect_op : private detail::io_case {
 /// The accept case (tcp_listener::accept): the accepted connection.
 class accept_op : private detail::io_case {
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   accept_op(accept_op&& other) noexcept
       : io_case{std::move(other)}, listener_{other.listener_}, kept_{std::exchange(other.kept_, -1)} {}
   ~accept_op();
@@ -192,6 +196,8 @@ class tcp_stream {
   tcp_stream() noexcept = default;
   /// Takes ownership of a connected socket (made non-blocking here); io_error if it is not one.
   [[nodiscard]] static tcp_stream from_native(int fd);
+  ///@{
+  /// Movable: the moved-from stream is not open; assigning first closes the socket this one held.
   tcp_stream(tcp_stream&& other) noexcept
       : fd_{std::exchange(other.fd_, -1)}, source_{std::move(other.source_)} {}
   tcp_stream& operator=(tcp_stream&& other) noexcept {
@@ -202,11 +208,13 @@ class tcp_stream {
     }
     return *this;
   }
+  ///@}
   ~tcp_stream() { close(); }
 
   /// `co_await tcp_stream::connect(address)`: a connected stream, or io_error (ECONNREFUSED, ...).
   [[nodiscard]] static auto connect(const socket_address& address) noexcept;  // waitable<connect_op>
 
+  ///@{
   /// `co_await s.read(buffer)`: receives up to buffer.size() bytes; 0 at the end of the stream.
   [[nodiscard]] waitable<read_op> read(std::span<std::byte> buffer) noexcept {
     return waitable<read_op>{*this, buffer};
@@ -214,7 +222,9 @@ class tcp_stream {
   [[nodiscard]] waitable<read_op> read(std::span<char> buffer) noexcept {
     return read(std::as_writable_bytes(buffer));
   }
+  ///@}
 
+  ///@{
   /// `co_await s.write(bytes)`: sends some of `bytes` (at least one); returns how many.
   [[nodiscard]] waitable<write_op> write(std::span<const std::byte> bytes) noexcept {
     return waitable<write_op>{fd_, bytes, false};
@@ -222,7 +232,9 @@ class tcp_stream {
   [[nodiscard]] waitable<write_op> write(std::string_view text) noexcept {
     return write(std::as_bytes(std::span{text}));
   }
+  ///@}
 
+  ///@{
   /// `co_await s.write_all(bytes)`: sends all of `bytes` (several writes if the socket buffer is
   /// full). `bytes` must stay alive until it completes.
   [[nodiscard]] waitable<write_op> write_all(std::span<const std::byte> bytes) noexcept {
@@ -231,6 +243,7 @@ class tcp_stream {
   [[nodiscard]] waitable<write_op> write_all(std::string_view text) noexcept {
     return write_all(std::as_bytes(std::span{text}));
   }
+  ///@}
 
   /// Half-close: sends FIN (the peer's reads then return 0); reading goes on. io_error on failure.
   void shutdown_write();
@@ -238,10 +251,15 @@ class tcp_stream {
   /// TCP_NODELAY: small writes leave at once instead of waiting to coalesce (Nagle).
   void set_nodelay(bool on);
 
+  /// The address this end of the connection is bound to; io_error on failure.
   [[nodiscard]] socket_address local_address() const { return detail::socket_name(fd_, false); }
+  /// The address of the peer it is connected to; io_error on failure.
   [[nodiscard]] socket_address peer_address() const { return detail::socket_name(fd_, true); }
 
+  /// False for a default-made, moved-from or closed stream.
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  /// The socket's descriptor (-1 when not open), for options cosync does not wrap; the stream still
+  /// owns it.
   [[nodiscard]] int native_handle() const noexcept { return fd_; }
   /// Closes the socket now (no operation may be in flight on it).
   void close() noexcept {
@@ -262,10 +280,10 @@ class tcp_stream {
 
 /// Options of tcp_listener::bind.
 struct listen_options {
-  int backlog = 1024;         // pending connections the kernel queues (capped by somaxconn)
-  bool reuse_address = true;  // SO_REUSEADDR: rebind at once after a restart
-  bool reuse_port = false;    // SO_REUSEPORT: several listeners (one per executor) share a port
-  bool ipv6_only = false;     // IPV6_V6ONLY for an IPv6 address: no IPv4-mapped connections
+  int backlog = 1024;         ///< pending connections the kernel queues (capped by somaxconn)
+  bool reuse_address = true;  ///< SO_REUSEADDR: rebind at once after a restart
+  bool reuse_port = false;    ///< SO_REUSEPORT: several listeners (one per executor) share a port
+  bool ipv6_only = false;     ///< IPV6_V6ONLY for an IPv6 address: no IPv4-mapped connections
 };
 
 /// A listening TCP socket. Move-only; closed when destroyed.
@@ -276,6 +294,8 @@ struct listen_options {
 class tcp_listener {
  public:
   tcp_listener() noexcept = default;
+  ///@{
+  /// Movable: the moved-from listener is not open; assigning first closes the socket this one held.
   tcp_listener(tcp_listener&& other) noexcept
       : fd_{std::exchange(other.fd_, -1)}, source_{std::move(other.source_)} {}
   tcp_listener& operator=(tcp_listener&& other) noexcept {
@@ -286,15 +306,21 @@ class tcp_listener {
     }
     return *this;
   }
+  ///@}
   ~tcp_listener() { close(); }
 
   /// Binds and listens (port 0: the kernel picks one; local_address() tells which).
   [[nodiscard]] static tcp_listener bind(const socket_address& address, const listen_options& options = {});
 
+  /// `co_await l.accept()`: the next connection, as a connected tcp_stream; io_error on failure (see
+  /// the class comment). A select case.
   [[nodiscard]] waitable<accept_op> accept() noexcept { return waitable<accept_op>{*this}; }
 
+  /// The address it listens on (with the port the kernel picked, after binding port 0).
   [[nodiscard]] socket_address local_address() const { return detail::socket_name(fd_, false); }
+  /// False for a default-made, moved-from or closed listener.
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  /// The listening socket's descriptor (-1 when not open); the listener still owns it.
   [[nodiscard]] int native_handle() const noexcept { return fd_; }
   /// Closes the socket now (no accept may be in flight on it).
   void close() noexcept;

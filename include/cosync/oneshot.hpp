@@ -58,6 +58,7 @@ class oneshot_recv_op {
   explicit oneshot_recv_op(detail::oneshot_core<T>& core) noexcept : core_{&core} {}
 
  public:
+  /// Movable until awaited, so that a waitable or a select can hold it.
   oneshot_recv_op(oneshot_recv_op&& other) noexcept
       : core_{other.core_}, value_{std::move(other.value_)}, done_{other.done_} {}
   oneshot_recv_op& operator=(oneshot_recv_op&&) = delete;
@@ -143,7 +144,9 @@ class oneshot {
                 "cosync::oneshot<T>: T's move constructor must be noexcept");
 
  public:
+  /// The receive case (a select case), as recv() makes it.
   using recv_op = oneshot_recv_op<T>;
+  /// What recv() returns (see oneshot_recv_awaiter).
   using recv_awaiter = oneshot_recv_awaiter<T>;
 
   oneshot() noexcept = default;
@@ -154,6 +157,7 @@ class oneshot {
   /// recv (a contract violation, asserted in debug builds).
   ~oneshot() = default;
 
+  ///@{
   /// Sends the value: never waits; wakes a parked receiver (on its home executor). Throws, with
   /// `value` untouched (not moved from): cosync::channel_closed if the oneshot is closed,
   /// cosync::usage_error if a value was already sent.
@@ -162,6 +166,7 @@ class oneshot {
     T copy{value};
     send_checked(core_, copy);
   }
+  ///@}
 
   /// The sender gives up: a waiting or later recv returns std::nullopt. No effect once a value
   /// was sent (the receiver still gets it). Idempotent; any thread.
@@ -223,6 +228,8 @@ class oneshot_receiver;
 template <class T>
 class oneshot_sender {
  public:
+  /// Takes `other`'s oneshot; the moved-from sender is empty (using it throws cosync::usage_error;
+  /// dropping it closes nothing).
   oneshot_sender(oneshot_sender&&) noexcept = default;
   /// Drops (closes, if unsent) the oneshot this one sent to, then takes `other`'s.
   oneshot_sender& operator=(oneshot_sender&& other) noexcept {
@@ -240,6 +247,7 @@ class oneshot_sender {
     }
   }
 
+  ///@{
   /// Sends the value: never waits; wakes the receiver if it waits. Throws, with `value`
   /// untouched: cosync::channel_closed if the receiver was dropped (or closed it),
   /// cosync::usage_error on a second send or a moved-from sender.
@@ -248,6 +256,7 @@ class oneshot_sender {
     T copy{value};
     oneshot<T>::send_checked(core(), copy);
   }
+  ///@}
 
   /// Gives up without sending: the receiver gets std::nullopt (what dropping the sender does).
   void close() { core().close(); }
@@ -280,9 +289,13 @@ class oneshot_sender {
 template <class T>
 class oneshot_receiver {
  public:
+  /// The receive case (a select case), as recv() makes it.
   using recv_op = oneshot_recv_op<T>;
+  /// What recv() returns (see oneshot_recv_awaiter).
   using recv_awaiter = oneshot_recv_awaiter<T>;
 
+  /// Takes `other`'s oneshot; the moved-from receiver is empty (using it throws cosync::usage_error;
+  /// dropping it closes nothing).
   oneshot_receiver(oneshot_receiver&&) noexcept = default;
   /// Drops (closes) the oneshot this one received from, then takes `other`'s.
   oneshot_receiver& operator=(oneshot_receiver&& other) noexcept {

@@ -50,6 +50,7 @@ struct runtime_config {
       std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, detail::executor_limit);
   /// Pin executor i to the i-th CPU this process may run on (round-robin).
   bool pin_threads = false;
+  /// The I/O backend (see backend_kind); runtime::backend() tells which one runs.
   backend_kind backend = backend_kind::automatic;
   /// On io_uring: a listener keeps one multishot accept in flight and a stream one multishot
   /// receive into provided buffers (cosync/net.hpp), where the kernel has them (5.19 and 6.0).
@@ -105,8 +106,11 @@ void finish_sync_root(runtime& rt, sync_waiter& waiter);
 ///     int v = cosync::sync_wait(rt, compute());
 class runtime {
  public:
+  /// The most executors one runtime may have (runtime_config::executors).
   static constexpr std::size_t max_executors = detail::executor_limit;
+  /// The largest runtime_config::blocking_threads accepted.
   static constexpr std::size_t max_blocking_threads = 4096;
+  /// The largest runtime_config::trace_events accepted (events kept per executor).
   static constexpr std::size_t max_trace_events = std::size_t{1} << 26;
 
   /// Throws cosync::config_error for a bad configuration and cosync::backend_error when a forced
@@ -119,6 +123,7 @@ class runtime {
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
+  /// How many executor threads it runs (indices 0 .. executors() - 1).
   [[nodiscard]] std::size_t executors() const noexcept;
 
   /// The backend the executors actually run (never `automatic`).
@@ -182,18 +187,24 @@ class runtime {
 ///     co_await cosync::switch_to(1);  // now on executor 1
 class [[nodiscard]] switch_awaiter {
  public:
+  /// A move to executor `target`; made by switch_to().
   explicit switch_awaiter(std::size_t target) noexcept : target_{target} {}
   switch_awaiter(const switch_awaiter&) = delete;
   switch_awaiter& operator=(const switch_awaiter&) = delete;
 
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): checks the index (usage_error), completes
+  /// at once on the target, else posts the coroutine to the target executor.
   bool await_ready() const;
   void await_suspend(std::coroutine_handle<> waiter) const;
   void await_resume() const noexcept {}
+  ///@}
 
  private:
   std::size_t target_;
 };
 
+/// `co_await cosync::switch_to(i)`: continues on executor `i` (see switch_awaiter).
 [[nodiscard]] inline switch_awaiter switch_to(std::size_t executor) noexcept {
   return switch_awaiter{executor};
 }
@@ -206,11 +217,17 @@ class [[nodiscard]] switch_awaiter {
 ///     for (auto& item : items) { process(item); co_await cosync::yield(); }
 class [[nodiscard]] yield_awaiter {
  public:
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): always suspends, queueing the coroutine
+  /// behind those already ready on its executor (usage_error off-executor).
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> waiter) const;
   void await_resume() const noexcept {}
+  ///@}
 };
 
+/// `co_await cosync::yield()`: lets the executor's other ready coroutines run first (see
+/// yield_awaiter).
 [[nodiscard]] inline yield_awaiter yield() noexcept {
   return {};
 }

@@ -43,10 +43,12 @@ struct executor_stats {
   std::uint64_t io_submitted = 0;  ///< I/O operations started on its backend
   std::uint64_t io_completed = 0;  ///< completions it handled (a multishot operation has several)
 
+  ///@{
   /// Time spent looking for work or blocked (idle) and everything else (busy), since the runtime
   /// started; busy + idle is the executor's age (its whole life once it stopped).
   std::chrono::nanoseconds busy{0};
   std::chrono::nanoseconds idle{0};
+  ///@}
 };
 
 /// A fixed-width text table of `stats`, one row per executor and a header, for a log or a

@@ -66,8 +66,11 @@ class [[nodiscard]] select_awaiter {
   static constexpr std::size_t size = sizeof...(Cases);
 
  public:
+  /// What the select returns (see select_result).
   using result_type = select_result<Cases...>;
 
+  /// Holds the cases (an awaitable operation is held as its case); made by select() and
+  /// select_ordered().
   template <class... Args>
   explicit select_awaiter(Args&&... cases) : cases_{std::forward<Args>(cases)...} {}
   /// Movable until awaited (so that with_timeout and when_any can hold it), never after.
@@ -90,6 +93,9 @@ class [[nodiscard]] select_awaiter {
     return detail::awaiter_ref<select_awaiter>{*this};
   }
 
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): tries the cases in the select's order;
+  /// else, under their locks, tries again and parks every case; returns the winner's result.
   bool await_ready() {
     refs_ = std::apply([](auto&... c) { return std::array{detail::case_ref::of(c)...}; }, cases_);
     return wait_.ready(scratch(), Order);
@@ -101,6 +107,7 @@ class [[nodiscard]] select_awaiter {
   }
 
   result_type await_resume() { return result_of(wait_.resume(scratch()), std::make_index_sequence<size>{}); }
+  ///@}
 
   /// From the select's home while it is parked, what a cancellation does: true if no case had won
   /// (the select then throws cosync::cancelled), false if one had (its result is returned).
@@ -155,7 +162,9 @@ requires(select_case<detail::case_of_t<Cases>>&&...)
 /// What a select over a range returns: which case won (its position in the range) and its result.
 template <class R>
 struct select_range_result {
+  /// The winning case's position in the range.
   std::size_t index;
+  /// Its result (std::monostate for a case without one: a send).
   R value;
 };
 
@@ -168,8 +177,11 @@ class [[nodiscard]] range_select_awaiter {
   using case_type = detail::case_of_t<Element>;
 
  public:
+  /// What the select returns: the winning case's position and result.
   using result_type = select_range_result<detail::select_value_t<case_type>>;
 
+  /// Refers to `cases`, which must outlive the await; made by select(std::span). Throws
+  /// cosync::usage_error for an empty range or one with too many cases.
   explicit range_select_awaiter(std::span<Element> cases) : cases_{cases} {
     if (cases.empty()) {
       throw usage_error("cosync::select over an empty range would never complete");
@@ -182,6 +194,9 @@ class [[nodiscard]] range_select_awaiter {
   range_select_awaiter& operator=(const range_select_awaiter&) = delete;
   ~range_select_awaiter() { wait_.abandon_if_parked(scratch()); }
 
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): as select_awaiter's; returns the
+  /// winner's position and result.
   bool await_ready() {
     refs_.reserve(cases_.size());
     for (case_type& c : cases_) {
@@ -208,6 +223,7 @@ class [[nodiscard]] range_select_awaiter {
       return {winner, case_access::result(c)};
     }
   }
+  ///@}
 
   /// As select_awaiter::withdraw.
   bool withdraw() { return wait_.withdraw(); }

@@ -36,6 +36,8 @@
 
 namespace cosync {
 
+/// A select over cases added at run time, of any types (see the file comment): add() the cases,
+/// then `co_await set.select()` once for the winner's index, and take() its result.
 class select_set {
   // The value type of a send case (what its unsent() points at), else void.
   template <class C>
@@ -55,6 +57,7 @@ class select_set {
   /// and, for a send case, of the value it sends (`Sent`).
   template <class R, class Sent = void>
   struct case_id {
+    /// The case's position in the set: what the select returns when it wins.
     std::size_t index;
   };
 
@@ -85,17 +88,23 @@ class select_set {
     return {cases_.size() - 1};
   }
 
+  /// How many cases were added.
   [[nodiscard]] std::size_t size() const noexcept { return cases_.size(); }
 
   /// The awaitable made by select() and select_ordered(): the winning case's index.
   class [[nodiscard]] awaiter {
    public:
+    ///@{
+    /// Awaiter protocol (called by `co_await`, not by users): starts the set's one select
+    /// (usage_error if it is empty or was selected before); returns the winner's index, keeping its
+    /// result for take() (a winning send on a closed channel throws cosync::channel_closed instead).
     bool await_ready() { return set_->start(order_); }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
       return set_->wait_.suspend(h, set_->scratch());
     }
     std::size_t await_resume() { return set_->finish(); }
+    ///@}
 
    private:
     friend select_set;

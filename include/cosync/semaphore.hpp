@@ -25,6 +25,7 @@ namespace cosync {
 /// - Must outlive the coroutines parked in it (asserted in debug builds).
 class semaphore {
  public:
+  /// The case acquire() awaits (a select case): completes holding one permit.
   using acquire_op = detail::permit_pool::take_op;
 
   /// The most free permits a semaphore can hold.

@@ -110,11 +110,17 @@ class signal_trigger {
 /// since its listener last looked. Made by signal_set::wait() and cosync::signal().
 class signal_wait_op {
  public:
+  /// Its withdraw() is exact from any thread (the watcher's lock decides): a cancelled wait needs no
+  /// race word.
   static constexpr bool withdraw_from_any_thread = true;
 
+  /// A wait on a signal_set's listener (which outlives it); made by signal_set::wait().
   explicit signal_wait_op(detail::signal_listener& listener) noexcept : listener_{&listener} {}
+  /// A wait that owns its listener; made by cosync::signal().
   explicit signal_wait_op(std::unique_ptr<detail::signal_listener> owned) noexcept
       : owned_{std::move(owned)}, listener_{owned_.get()} {}
+  /// Movable until awaited, so that a waitable or a select can hold it (an owned listener moves
+  /// with it).
   signal_wait_op(signal_wait_op&& other) noexcept
       : owned_{std::move(other.owned_)}, listener_{other.listener_} {}
   signal_wait_op& operator=(signal_wait_op&&) = delete;
@@ -150,9 +156,13 @@ class signal_wait_op {
 ///     for (;;) { co_await hangups.wait(); reload_config(); }
 class signal_set {
  public:
+  /// Starts listening for `signals`, installing their handlers (cosync::usage_error for a refused
+  /// signal): deliveries from now on are seen.
   explicit signal_set(std::initializer_list<int> signals)
       : listener_{std::make_unique<detail::signal_listener>(signals)} {}
 
+  /// `co_await s.wait()`: the number of a signal delivered since the last wait, waiting for one if
+  /// none is pending (see the class comment).
   [[nodiscard]] waitable<signal_wait_op> wait() noexcept { return waitable<signal_wait_op>{*listener_}; }
   /// A pending signal's number (now seen), or 0; never waits.
   [[nodiscard]] int try_wait() noexcept { return listener_->take(); }

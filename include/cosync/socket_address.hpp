@@ -16,6 +16,8 @@
 
 namespace cosync {
 
+/// An IPv4 or IPv6 address and port, held by value as the system's sockaddr_storage (see the file
+/// comment).
 class socket_address {
  public:
   /// 0.0.0.0:0.
@@ -36,17 +38,25 @@ class socket_address {
   /// From a system call's result (accept, getsockname). EAFNOSUPPORT unless IPv4 or IPv6.
   [[nodiscard]] static socket_address from_native(const sockaddr* address, socklen_t length);
 
+  /// True for an IPv6 address.
   [[nodiscard]] bool is_ipv6() const noexcept { return storage_.ss_family == AF_INET6; }
+  /// AF_INET or AF_INET6, for a socket() call.
   [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
+  /// The port, in host byte order.
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// "1.2.3.4:80" or "[::1]:80": what parse() reads back.
   [[nodiscard]] std::string to_string() const;
 
+  /// The address as a sockaddr, for system calls cosync does not wrap (bind, sendto); valid while
+  /// this object lives.
   [[nodiscard]] const sockaddr* native() const noexcept {
     return reinterpret_cast<const sockaddr*>(&storage_);
   }
+  /// The length in bytes of native()'s address (the socklen_t those calls take).
   [[nodiscard]] socklen_t native_length() const noexcept { return length_; }
 
+  /// Same family, address and port: the native addresses compared byte for byte (so an IPv6
+  /// address's flow label and scope id count too).
   friend bool operator==(const socket_address& a, const socket_address& b) noexcept;
 
  private:

@@ -101,14 +101,19 @@ class blocking_op : private blocking_job {
 template <class F>
 class [[nodiscard]] blocking_awaiter {
  public:
+  /// Holds `fn` until awaited; made by spawn_blocking().
   explicit blocking_awaiter(F fn) : op_{std::move(fn)} {}
 
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): queues `fn` on the blocking pool and
+  /// suspends; returns its result or rethrows its exception (see the class comment).
   bool await_ready() { return op_.await_ready(); }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     return op_.await_suspend(h);
   }
   decltype(auto) await_resume() { return op_.await_resume(); }
+  ///@}
 
  private:
   waitable<detail::blocking_op<F>> op_;

@@ -71,9 +71,13 @@ class spsc_channel {
   /// it completes; a select case. Awaited as send_awaiter.
   class send_op : public detail::owned_value<T> {
    public:
+    /// A send of `value`, moved in from `*source` (where an unsent value may go back); made by
+    /// send().
     send_op(spsc_channel& ch, T&& value, T* source) noexcept
         : detail::owned_value<T>{std::move(value), source}, channel_{&ch} {}
+    /// A send of a copy of `value`; made by send().
     send_op(spsc_channel& ch, const T& value) : detail::owned_value<T>{value}, channel_{&ch} {}
+    /// Movable until awaited, so that a waitable or a select can hold it; the value moves along.
     send_op(send_op&& other) noexcept
         : detail::owned_value<T>{std::move(other)}, channel_{other.channel_}, status_{other.status_} {}
     send_op& operator=(send_op&&) = delete;
@@ -116,7 +120,9 @@ class spsc_channel {
   /// case whose result is std::optional<T>. Awaited as recv_awaiter.
   class recv_op {
    public:
+    /// A receive from `ch`; made by recv().
     explicit recv_op(spsc_channel& ch) noexcept : channel_{&ch} {}
+    /// Movable until awaited, so that a waitable or a select can hold it.
     recv_op(recv_op&& other) noexcept
         : channel_{other.channel_}, value_{std::move(other.value_)}, done_{other.done_} {}
     recv_op& operator=(recv_op&&) = delete;
@@ -182,14 +188,20 @@ class spsc_channel {
 
   // ---------------------------------------------------------------- sending side
 
+  ///@{
+  /// Makes a send of `value`, moved in (and given back to `value` if not sent) or copied in;
+  /// co_await it to send (see send_awaiter). The producer's side.
   send_awaiter send(T&& value) noexcept { return send_awaiter{*this, std::move(value), &value}; }
   send_awaiter send(const T& value) requires std::is_copy_constructible_v<T> {
     return send_awaiter{*this, value};
   }
+  ///@}
 
+  ///@{
   /// Sends without suspending: ok, full or closed. `value` is moved from only on ok.
   [[nodiscard]] try_status try_send(T&& value) { return try_send_impl(std::move(value)); }
   [[nodiscard]] try_status try_send(const T& value) { return try_send_impl(value); }
+  ///@}
 
   /// Sends without suspending as many of `values` as fit, in order, moving each; returns how many.
   /// Stops at the first that does not fit, or at a close. Wakes a parked receiver once.
@@ -212,6 +224,8 @@ class spsc_channel {
 
   // ---------------------------------------------------------------- receiving side
 
+  /// Makes a receive; co_await it for the next value, or std::nullopt once the channel is closed
+  /// and drained (see recv_awaiter). The consumer's side.
   recv_awaiter recv() noexcept { return recv_awaiter{*this}; }
 
   /// Receives without suspending into `out`: ok, empty, or closed (closed and drained).
@@ -262,8 +276,13 @@ class spsc_channel {
     receiver_.notify_if([] { return true; });
   }
 
+  /// True once close() has been called (values still buffered may be waiting to be received). Any
+  /// thread.
   [[nodiscard]] bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  /// How many values it buffers: the constructor's capacity rounded up to a power of two.
   [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  /// How many values are buffered (spsc_ring::size_approx: exact with the other side idle, else a
+  /// snapshot).
   [[nodiscard]] std::size_t size_approx() const noexcept { return ring_.size_approx(); }
 
  private:

@@ -64,7 +64,9 @@ class spsc_ring {
   static_assert(std::is_nothrow_destructible_v<T>, "cosync::spsc_ring<T>: T's destructor must not throw");
 
  public:
+  /// The element type, as a standard container names it.
   using value_type = T;
+  /// The type of capacity() and size_approx().
   using size_type = std::size_t;
 
   /// The largest capacity whose buffer can be represented: a power of two no larger than 2^62

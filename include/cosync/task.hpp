@@ -194,11 +194,16 @@ class task_promise<void> final : public task_promise_base {
 template <class T>
 class [[nodiscard]] task {
  public:
+  /// The promise that makes a function returning task<T> a coroutine (not for users).
   using promise_type = detail::task_promise<T>;
+  /// What the task produces: what `co_await` on it returns.
   using value_type = T;
 
   /// An empty task; awaiting it throws cosync::usage_error.
   task() noexcept = default;
+  ///@{
+  /// Movable: the moved-from task is empty; assigning destroys the task this one held first (which
+  /// must not be running).
   task(task&& other) noexcept : handle_{std::exchange(other.handle_, {})} {}
   task& operator=(task&& other) noexcept {
     if (this != &other) {
@@ -207,6 +212,7 @@ class [[nodiscard]] task {
     }
     return *this;
   }
+  ///@}
   task(const task&) = delete;
   task& operator=(const task&) = delete;
   ~task() { destroy(); }
@@ -214,10 +220,17 @@ class [[nodiscard]] task {
   /// False for a default-constructed or moved-from task.
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
+  /// What `co_await` on a task uses: starts the body, then resumes the awaiting coroutine with its
+  /// result.
   class [[nodiscard]] awaiter {
    public:
+    /// Made by operator co_await for the body behind `handle`.
     explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_{handle} {}
 
+    ///@{
+    /// Awaiter protocol (called by `co_await`, not by users): throws usage_error on an empty task;
+    /// else starts the body by symmetric transfer, under the awaiting coroutine's cancel scope unless
+    /// it was given its own; returns the body's value or rethrows its exception.
     bool await_ready() const {
       if (!handle_) {
         throw usage_error("cosync: co_await on an empty task (default-constructed or moved-from)");
@@ -236,11 +249,13 @@ class [[nodiscard]] task {
     }
 
     T await_resume() { return handle_.promise().result(); }
+    ///@}
 
    private:
     std::coroutine_handle<promise_type> handle_;
   };
 
+  /// `co_await t`: runs the body and returns its result (see the class comment).
   awaiter operator co_await() const noexcept { return awaiter{handle_}; }
 
  private:

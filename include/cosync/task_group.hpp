@@ -55,8 +55,10 @@ class task_group;
 
 /// Selects the supervising policy of with_task_group (failures cancel nothing).
 struct supervise_t {
+  /// Explicit, so that `{}` cannot make one by accident: use cosync::supervise.
   explicit constexpr supervise_t(int /*tag*/) noexcept {}
 };
+/// The tag for a supervising group: `with_task_group(cosync::supervise, body)`.
 inline constexpr supervise_t supervise{0};
 
 namespace detail {
@@ -152,6 +154,7 @@ class task_group final : detail::task_sink {
     start(detail::peer(e, n % detail::executor_count(e)), std::move(child), false);
   }
 
+  ///@{
   /// The same, with `label` naming the child in the runtime's timeline trace (runtime_config::
   /// trace_path): `g.spawn(transform(jobs), "transform")`. The label is copied; without a trace it
   /// costs one test.
@@ -167,11 +170,14 @@ class task_group final : detail::task_sink {
     labelled(child, label);
     spawn_anywhere(std::move(child));
   }
+  ///@}
 
   /// Cancels the body and every child (any thread). Idempotent.
   void cancel() noexcept { scope_.request_stop(); }
 
+  /// True once the group is being cancelled: by cancel(), a failure (fail-fast), or from above.
   [[nodiscard]] bool cancel_requested() const noexcept { return scope_.stop_requested(); }
+  /// The token the group's cancellation stops (for code that polls, or a std::stop_callback).
   [[nodiscard]] std::stop_token stop_token() const noexcept { return scope_.token(); }
 
  private:

@@ -27,10 +27,12 @@ using steady_clock = std::chrono::steady_clock;
 /// - Needs an executor thread to park on (cosync::usage_error otherwise).
 class timer_op {
  public:
+  /// A timer for a fixed `deadline` (sleep_until, sleep_for, at).
   explicit timer_op(steady_clock::time_point deadline) noexcept {
     node_.deadline = deadline;
     node_.on_fire = &fire;
   }
+  /// A timer `after` from the moment it parks (cosync::after).
   explicit timer_op(steady_clock::duration after) noexcept {
     node_.deadline = steady_clock::time_point{after};  // relative until it parks (on_fire unset)
   }

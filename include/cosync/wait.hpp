@@ -160,12 +160,14 @@ struct case_access {
     }
   }
 
+  /// Calls `c.try_complete()`: completes now, without waiting or a lock, if it can.
   template <class C>
   requires requires(C& c) {
     { c.try_complete() } -> std::convertible_to<bool>;
   }
   static bool try_complete(C& c) { return c.try_complete(); }
 
+  /// Calls `c.park(w)`; a park that returns nothing always registers (true).
   template <class C>
   requires requires(C& c, waiter& w) { c.park(w); }
   static bool park(C& c, waiter& w) {
@@ -177,6 +179,8 @@ struct case_access {
     }
   }
 
+  /// Calls `c.withdraw()`; a withdraw that returns nothing always takes the registration back
+  /// (true).
   template <class C>
   requires requires(C& c) { c.withdraw(); }
   static bool withdraw(C& c) {
@@ -188,10 +192,13 @@ struct case_access {
     }
   }
 
+  /// Calls `c.result()`: the outcome of the completed case (may throw).
   template <class C>
   requires requires(C& c) { c.result(); }
   static decltype(auto) result(C& c) { return c.result(); }
 
+  /// Whether completers of `C` decide under a lock: it has lock_key(), lock(), unlock() and
+  /// try_complete_locked().
   template <class C>
   static constexpr bool locked = requires(C& c, const C& cc, wake_list& wake) {
     { cc.lock_key() } -> std::same_as<void*>;
@@ -200,6 +207,7 @@ struct case_access {
     { c.try_complete_locked(wake) } -> std::convertible_to<bool>;
   };
 
+  /// The identity of `c`'s lock (select takes each lock once); nullptr for a case without one.
   template <class C>
   static void* lock_key(const C& c) noexcept {
     if constexpr (locked<C>) {
@@ -208,6 +216,8 @@ struct case_access {
       return nullptr;
     }
   }
+  ///@{
+  /// Takes or releases `c`'s lock; nothing for a case without one.
   template <class C>
   static void lock(C& c) {
     if constexpr (locked<C>) {
@@ -220,6 +230,8 @@ struct case_access {
       c.unlock();
     }
   }
+  ///@}
+  /// Calls `c.try_complete_locked(wake)`, under `c`'s lock; try_complete() for a case without one.
   template <class C>
   static bool try_complete_locked(C& c, wake_list& wake) {
     if constexpr (locked<C>) {
@@ -241,6 +253,8 @@ struct case_access {
   static constexpr bool gives_back = requires(C& c) {
     c.allow_give_back();
   };
+  /// Lets a send case give an unsent value back to its source when it goes away (awaited where it
+  /// was made); nothing for other cases.
   template <class C>
   static void allow_give_back(C& c) noexcept {
     if constexpr (gives_back<C>) {

@@ -29,6 +29,7 @@ namespace cosync {
 /// - Must outlive the coroutines parked in it (asserted in debug builds).
 class wait_group {
  public:
+  /// The case wait() awaits (a select case): completes once the count is zero.
   using wait_op = detail::ready_op<wait_group>;
 
   wait_group() = default;

@@ -115,6 +115,8 @@ class [[nodiscard]] waitable : public Case {
   requires requires(Args&&... a) { Case(std::forward<Args>(a)...); }
   explicit waitable(Args&&... args) noexcept(noexcept(Case(std::forward<Args>(args)...)))
       : Case(std::forward<Args>(args)...) {}
+  /// Movable until awaited (so that with_timeout or when_any can hold it), never while parked
+  /// (asserted in debug builds).
   waitable(waitable&& other) noexcept(std::is_nothrow_move_constructible_v<Case>) : Case(std::move(other)) {
     COSYNC_ASSERT(!other.state_.parked(), "cosync: a parked operation moved");
   }
@@ -140,6 +142,10 @@ class [[nodiscard]] waitable : public Case {
     return detail::awaiter_ref<waitable>{*this};
   }
 
+  ///@{
+  /// Awaiter protocol (called by `co_await`, not by users): tries the case; else, under its lock,
+  /// tries again and parks it, arming the cancellation hook (in a cancelled scope it refuses to
+  /// wait and throws cosync::cancelled); returns the case's result (see the class comment).
   bool await_ready() { return case_access::try_complete(as_case()); }
 
   template <class Promise>
@@ -173,6 +179,7 @@ class [[nodiscard]] waitable : public Case {
     }
     return case_access::result(as_case());
   }
+  ///@}
 
   /// From its home while parked, what a cancellation does: takes the operation back — true if it
   /// did (its coroutine is resumed and this await throws cosync::cancelled), false if a completer

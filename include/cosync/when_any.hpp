@@ -27,7 +27,9 @@ namespace cosync {
 /// What the range form of when_any returns: the winner's position and its result.
 template <class T>
 struct when_any_result {
+  /// The winner's position in the range.
   std::size_t index;
+  /// Its result (std::monostate for task<void>).
   T value;
 };
 
