@@ -95,7 +95,9 @@ class executor {
   void flush_outbound();
   void fire_timers();
   void sleep();
-  bool spin_for_work(std::chrono::steady_clock::time_point since) const noexcept;
+  /// Polls for work for idle_spin from `clock` (a reading of steady_clock, kept up to date with
+  /// each reading it takes); true if some arrived.
+  bool spin_for_work(std::chrono::steady_clock::time_point& clock) const noexcept;
   bool has_inbound_work() const noexcept;
   /// Wakes the executor if it sleeps; true if it did.
   bool notify() noexcept;

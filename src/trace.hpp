@@ -28,7 +28,7 @@ enum class trace_kind : std::uint8_t {
 };
 
 struct trace_event {
-  std::int64_t ns = 0;  // steady_clock
+  std::uint64_t at = 0;  // trace_clock ticks (src/trace.cpp)
   const void* frame = nullptr;
   const void* detail = nullptr;
   std::uint32_t target = 0;
@@ -69,7 +69,9 @@ class trace_recorder {
   void write_to(std::FILE* out) const;
 
   std::string path_;
-  std::int64_t origin_ns_;  // timestamps are written relative to the runtime's start
+  // Both clocks read together at the start, so that ticks convert to time since then.
+  std::uint64_t origin_ticks_;
+  std::int64_t origin_ns_;
   std::vector<std::unique_ptr<trace_buffer>> buffers_;
 };
 

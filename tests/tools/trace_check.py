@@ -8,7 +8,7 @@ per executor that must wrap around) and examples/pipeline with COSYNC_TRACE, loa
 json and checks its shape: every begin has an end on the same track, properly nested; every flow
 starts inside a run and ends inside one, later; the workload's labels, parks, cancellation and
 hops are there. Then tools/trace-timeline draws each one, and the SVG must parse with a row per
-executor and a bar per run.
+executor and a bar per run; its --waiting list names the cancelled sleep.
 """
 
 import json
@@ -126,6 +126,11 @@ def main():
     if threads != {"executor 0", "executor 1"}:
         fail("tracks: %r" % threads)
     check_svg(tool, full, workdir, 2, sum(1 for e in events if e["ph"] == "B"))
+    # --waiting: the sleeper's hour-long sleep was parked until its timeout cancelled it.
+    listed = subprocess.run([sys.executable, tool, full, "--waiting"], check=True, capture_output=True,
+                            text=True).stdout
+    if not any("sleep" in line and "cancelled at" in line for line in listed.splitlines()):
+        fail("--waiting does not list the cancelled sleep:\n" + listed)
 
     # Only the newest 64 events per executor: the oldest are dropped, the shape still holds.
     small = os.path.join(workdir, "workload_small.json")
