@@ -199,7 +199,7 @@ namespace {
 
 // A group child that ignores cancellation: it spins until the deadline, then its group (the
 // registry of its live children) destroys it.
-task<void> stubborn_child(std::atomic<int>& started) {
+task<void> defiant_child(std::atomic<int>& started) {
   const counted probe{2};
   started.fetch_add(1);
   for (;;) {
@@ -211,14 +211,14 @@ task<void> stubborn_child(std::atomic<int>& started) {
   }
 }
 
-task<void> stubborn_group(std::atomic<int>& started, int children) {
+task<void> defiant_group(std::atomic<int>& started, int children) {
   const counted probe{3};
   co_await cosync::with_task_group([&](cosync::task_group& g) -> task<void> {
     for (int i = 0; i < children; ++i) {
       if (i % 2 == 0) {
-        g.spawn(stubborn_child(started));
+        g.spawn(defiant_child(started));
       } else {
-        g.spawn_on(1, stubborn_child(started));
+        g.spawn_on(1, defiant_child(started));
       }
     }
     co_return;
@@ -232,7 +232,7 @@ TEST_CASE("past the deadline, a group's children still running are destroyed wit
   for (const int children : {1, 16, 40}) {  // within the group's first registry chunk, and beyond it
     std::atomic<int> started{0};
     runtime rt{runtime_config{.executors = 2}};
-    rt.spawn(stubborn_group(started, children), 0);
+    rt.spawn(defiant_group(started, children), 0);
     wait_for([&] { return started.load() == children; });
     rt.shutdown(10ms);
     CHECK(counted::live() == 0);
