@@ -159,16 +159,13 @@ class task_group final : detail::task_sink {
   /// trace_path): `g.spawn(transform(jobs), "transform")`. The label is copied; without a trace it
   /// costs one test.
   void spawn(task<void> child, std::string_view label) {
-    labelled(child, label);
-    spawn(std::move(child));
+    labelled(child, label, [&] { spawn(std::move(child)); });
   }
   void spawn_on(std::size_t executor, task<void> child, std::string_view label) {
-    labelled(child, label);
-    spawn_on(executor, std::move(child));
+    labelled(child, label, [&] { spawn_on(executor, std::move(child)); });
   }
   void spawn_anywhere(task<void> child, std::string_view label) {
-    labelled(child, label);
-    spawn_anywhere(std::move(child));
+    labelled(child, label, [&] { spawn_anywhere(std::move(child)); });
   }
   ///@}
 
@@ -181,9 +178,22 @@ class task_group final : detail::task_sink {
   [[nodiscard]] std::stop_token stop_token() const noexcept { return scope_.token(); }
 
  private:
-  static void labelled(const task<void>& child, std::string_view label) {
-    if (detail::tracing() && child.valid()) [[unlikely]] {
-      detail::trace_label(detail::handle_of(child).address(), label);
+  // Names `child`'s frame in the trace, then spawns it. A spawn that throws never started the
+  // child, whose frame is then destroyed without ending: the trace is told it ended, so that the
+  // next coroutine allocated at that address does not inherit the label.
+  template <class Spawn>
+  static void labelled(const task<void>& child, std::string_view label, Spawn&& spawn) {
+    if (!detail::tracing() || !child.valid()) [[likely]] {
+      spawn();
+      return;
+    }
+    const void* const frame = detail::handle_of(child).address();
+    detail::trace_label(frame, label);
+    try {
+      spawn();
+    } catch (...) {
+      detail::trace_frame_end(frame);
+      throw;
     }
   }
 

@@ -7,6 +7,7 @@
 #include <cosync/runtime.hpp>
 #include <cosync/runtime_stats.hpp>
 #include <cosync/task.hpp>
+#include <cosync/task_group.hpp>
 #include <cosync/timeout.hpp>
 #include <cosync/timer.hpp>
 #include <cosync/when_all.hpp>
@@ -16,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,4 +180,41 @@ TEST_CASE("a trace that cannot be written is reported on stderr and the shutdown
   cosync::runtime rt{cosync::runtime_config{.executors = 2, .trace_path = "/nonexistent-dir/trace.json"}};
   cosync::sync_wait(rt, hop(10));
   CHECK_NOTHROW(rt.shutdown(1s));
+}
+
+namespace {
+
+task<void> yield_once() {
+  co_await cosync::yield();  // a run of its own, from the ready queue
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  return std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+}  // namespace
+
+TEST_CASE("a labelled spawn refused by a cancelled group leaves its label to no other coroutine",
+          "[trace][unit]") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("cosync_label_test_" + std::to_string(::getpid()) + ".json"))
+          .string();
+  {
+    cosync::runtime rt{cosync::runtime_config{.executors = 1, .trace_path = path}};
+    cosync::sync_wait(rt, []() -> task<void> {
+      co_await cosync::with_task_group([](cosync::task_group& g) -> task<void> {
+        g.cancel();
+        CHECK_THROWS_AS(g.spawn(yield_once(), "refused"), cosync::cancelled);
+        co_return;
+      });
+      // The refused child's frame went back to the frame cache: the next coroutine of its size
+      // takes it.
+      co_await yield_once();
+    }());
+  }
+  const std::string trace = read_file(path);
+  std::filesystem::remove(path);
+  CHECK(trace.find("\"traceEvents\"") != std::string::npos);
+  CHECK(trace.find("refused") == std::string::npos);
 }
